@@ -1,0 +1,223 @@
+"""Helpers every chapter of the book calls: preamble, provenance box, banners,
+headline numbers for ``_build/results/<chapter>.json`` and session info."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+import random
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["banner", "provenance", "record", "results_dir", "session_info", "setup"]
+
+_START = time.time()
+_RESULTS: dict[str, dict[str, Any]] = {}
+_SEED: int | None = None
+
+
+def _display_html(markup: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:  # plain Python: fall back to text
+        print(html.unescape(markup))
+        return
+    if get_ipython() is None:
+        print(html.unescape(markup))
+    else:
+        display(HTML(markup))
+
+
+def setup(seed: int = 0, *, dpi: int = 90) -> None:
+    """Chapter preamble: seed every generator, quiet logs, consistent figures.
+
+    Parameters
+    ----------
+    seed
+        Seeds :mod:`random`, numpy's global generator and torch (when installed).
+    dpi
+        Figure resolution.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> pk.book.setup(seed=0)
+    """
+    global _SEED, _START
+    _SEED, _START = seed, time.time()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+    except ImportError:
+        pass
+    import matplotlib as mpl
+    import scanpy as sc
+
+    sc.settings.verbosity = 0
+    mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (5.5, 4)})
+    pd.set_option("display.precision", 4)
+    pd.set_option("display.max_columns", 20)
+
+
+def banner(text: str, *, title: str = "Note", kind: str = "warning") -> None:
+    """Show a visible admonition box in the rendered page (plain text outside notebooks).
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> pk.book.banner("runs on simulated data", title="Simulated stand-in")
+    Simulated stand-in: runs on simulated data
+    """
+    _display_html(
+        f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}</p>'
+        f"<p>{html.escape(text)}</p></div>"
+        if _in_notebook()
+        else f"{title}: {text}"
+    )
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def provenance(dataset_id: str) -> pd.DataFrame:
+    """Show the provenance box of a dataset and return its files as a table.
+
+    The box names the dataset, citation, DOI, licence, and each file with its public
+    URL (or archive and member) and sha256, as pinned in ``data_manifests/``.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> files = pk.book.provenance("drc_classic_doseresponse")  # doctest: +ELLIPSIS
+    Dataset drc_classic_doseresponse...
+    >>> int(files.loc["ryegrass.rda", "bytes"])
+    382
+    """
+    from .data import manifest
+
+    m = manifest(dataset_id)
+    rows = [
+        {
+            "file": f.name,
+            "bytes": f.size,
+            "sha256": f.sha256,
+            "url": f.url or f"{f.archive_url} :: {f.member}",
+        }
+        for f in m.files
+    ]
+    table = pd.DataFrame(rows).set_index("file")
+    doi = f'<a href="https://doi.org/{m.doi}">doi:{m.doi}</a>' if m.doi else ""
+    shown = rows if len(rows) <= 6 else rows[:6]
+    items = "".join(
+        f"<li><code>{html.escape(r['file'])}</code> ({r['bytes']:,} bytes) sha256 "
+        f"<code>{r['sha256'][:16]}…</code> from <a href=\"{html.escape(r['url'].split(' :: ')[0])}\">"
+        f"{html.escape(r['url'])}</a></li>"
+        for r in shown
+    )
+    more = f"<li>… and {len(rows) - len(shown)} more files (see data_manifests/{m.id}.yaml)</li>" if len(rows) > 6 else ""
+    if _in_notebook():
+        _display_html(
+            f'<div class="admonition note"><p class="admonition-title">Data: {html.escape(m.title)}</p>'
+            f"<p><b>Dataset</b> <code>{m.id}</code>. <b>Citation</b>: {html.escape(m.citation)} {doi}</p>"
+            f"<p><b>Licence</b>: {html.escape(m.license)}</p><ul>{items}{more}</ul></div>"
+        )
+    else:
+        print(f"Dataset {m.id}: {m.citation} doi:{m.doi}")
+    return table
+
+
+def results_dir() -> Path:
+    """Where chapters write headline numbers: ``PERTURBKIT_RESULTS_DIR`` or ``_build/results``."""
+    return Path(os.environ.get("PERTURBKIT_RESULTS_DIR", "_build/results"))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return _jsonable(value.reset_index().to_dict(orient="records"))
+    if isinstance(value, pd.Series):
+        return _jsonable(value.to_dict())
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def record(chapter: str, **values: Any) -> Path:
+    """Add headline numbers to ``_build/results/<chapter>.json`` (and return its path).
+
+    Values may be numbers, strings, dicts, lists, Series or DataFrames (stored as
+    records). Later calls in the same process add keys to the same file.
+
+    Examples
+    --------
+    >>> import perturbkit as pk, tempfile, os
+    >>> os.environ["PERTURBKIT_RESULTS_DIR"] = tempfile.mkdtemp()
+    >>> path = pk.book.record("demo", ed50=3.058)
+    >>> import json; json.loads(path.read_text())["ed50"]
+    3.058
+    """
+    store = _RESULTS.setdefault(chapter, {})
+    store.update(_jsonable(values))
+    store["_meta"] = {"seed": _SEED, "runtime_s": round(time.time() - _START, 2), "datasets": _datasets()}
+    out = results_dir() / f"{chapter}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(store, indent=1, sort_keys=True))
+    return out
+
+
+def _datasets() -> list[dict[str, str]]:
+    from .data import fallbacks_used, used_datasets
+
+    return used_datasets() + [{**f, "source": "simulated stand-in"} for f in fallbacks_used()]
+
+
+def session_info(packages: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Print and return what this run used: Python, key package versions, seed,
+    runtime and the sha256 of every data file read.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> info = pk.book.session_info()  # doctest: +ELLIPSIS
+    Python ...
+    """
+    base = ("perturbkit", "numpy", "scipy", "pandas", "anndata", "scanpy", "scikit-learn", "torch")
+    rows = []
+    for name in dict.fromkeys(base + tuple(packages)):
+        try:
+            rows.append({"package": name, "version": metadata.version(name)})
+        except metadata.PackageNotFoundError:
+            rows.append({"package": name, "version": "not installed"})
+    print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}; "
+          f"seed {_SEED}; runtime {time.time() - _START:.1f} s")
+    table = pd.DataFrame(rows).set_index("package")
+    print(table.to_string())
+    used = _datasets()
+    if used:
+        print(pd.DataFrame(used).to_string(index=False))
+    return table

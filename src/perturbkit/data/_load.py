@@ -1,0 +1,147 @@
+"""``pk.data.load``: a dataset id in, an AnnData or tidy table out, one obs schema for all."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from anndata import AnnData
+
+from ._fetch import DataUnavailableError, fetch, is_strict
+from ._manifest import manifest, manifests
+
+__all__ = ["CONTROL", "load", "list_datasets", "fallbacks_used", "SCHEMA"]
+
+#: Label of unperturbed cells in ``obs["perturbation"]`` for every dataset.
+CONTROL = "control"
+
+#: The shared ``obs`` schema: column -> meaning. Loaders fill what their data has.
+SCHEMA = {
+    "perturbation": f"what was done to the cell; unperturbed cells are {CONTROL!r}",
+    "dose": "dose as a float, in the unit of `dose_unit` (0 for controls)",
+    "dose_unit": "unit of `dose` (e.g. 'uM')",
+    "cell_type": "annotated cell type or cell line",
+    "replicate": "biological replicate / batch",
+    "donor": "donor or individual",
+}
+
+_FALLBACKS: list[dict[str, str]] = []
+
+
+def _loader(dataset_id: str) -> Callable[..., Any]:
+    try:
+        module = importlib.import_module(f"perturbkit.data._loaders.{dataset_id}")
+    except ModuleNotFoundError as err:
+        if err.name != f"perturbkit.data._loaders.{dataset_id}":
+            raise
+        raise NotImplementedError(
+            f"dataset {dataset_id!r} has a manifest but no loader yet; use pk.data.fetch({dataset_id!r})"
+        ) from None
+    return module.load
+
+
+def load(
+    dataset_id: str,
+    *,
+    fallback: Callable[[], AnnData | pd.DataFrame] | None = None,
+    **kwargs: Any,
+) -> AnnData | pd.DataFrame | dict[str, pd.DataFrame]:
+    """Load a public dataset, verified against its manifest.
+
+    Single-cell and expression datasets come back as :class:`~anndata.AnnData` with the
+    shared ``obs`` schema (:data:`SCHEMA`): ``perturbation`` (controls are
+    ``"control"``), ``dose``/``dose_unit`` where there is a dose, ``cell_type``,
+    ``replicate``/``donor``, raw counts in ``layers["counts"]``. Tabular datasets come back
+    as tidy :class:`pandas.DataFrame` (or a dict of them when the dataset has several
+    tables). Each loader's docstring (``perturbkit.data._loaders.<id>``) describes its fields.
+
+    Parameters
+    ----------
+    dataset_id
+        A manifest id; :func:`list_datasets` shows them.
+    fallback
+        A function returning a simulated stand-in. If the data cannot be had and strict
+        mode is off, a warning banner is shown and the stand-in is returned; in strict mode
+        (``PERTURBKIT_STRICT=1``) the missing data raises instead.
+    **kwargs
+        Passed to the dataset's loader (e.g. ``name="ryegrass"`` for the drc sets).
+
+    Returns
+    -------
+    AnnData, DataFrame or dict of DataFrames
+        ``.uns["dataset"]`` (AnnData) or ``.attrs["dataset"]`` (DataFrame) holds the id.
+
+    Raises
+    ------
+    KeyError
+        Unknown dataset id (the message lists the known ones).
+    DataUnavailableError
+        The files cannot be had and there is no fallback, or strict mode is on.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> kang = pk.data.load("kang2018_ifnb_muscat")
+    >>> kang.shape
+    (1556, 1267)
+    """
+    m = manifest(dataset_id)
+    loader = _loader(dataset_id)
+    try:
+        paths = fetch(dataset_id)
+    except DataUnavailableError as err:
+        if fallback is None or is_strict():
+            raise
+        msg = (
+            f"Dataset {dataset_id!r} ({m.title}) could not be had, so this page runs on a "
+            f"simulated stand-in: numbers below are NOT from the public data. Reason: {err}"
+        )
+        warnings.warn(msg, stacklevel=2)
+        _FALLBACKS.append({"dataset": dataset_id, "reason": str(err)})
+        from ..book import banner
+
+        banner(msg, title="Simulated stand-in")
+        return fallback()
+    out = loader(paths, **kwargs)
+    if isinstance(out, AnnData):
+        out.uns["dataset"] = dataset_id
+    elif isinstance(out, pd.DataFrame):
+        out.attrs["dataset"] = dataset_id
+    return out
+
+
+def fallbacks_used() -> list[dict[str, str]]:
+    """Datasets replaced by their simulated stand-in in this process."""
+    return list(_FALLBACKS)
+
+
+def list_datasets(*, show: bool = True) -> pd.DataFrame:
+    """Table of every dataset with a manifest: id, title, kind, chapters, files, size.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> table = pk.data.list_datasets(show=False)
+    >>> "kang2018_ifnb_muscat" in table.index
+    True
+    """
+    rows = []
+    for m in manifests().values():
+        rows.append(
+            {
+                "id": m.id,
+                "title": m.title,
+                "kind": m.kind,
+                "chapters": ", ".join(m.chapters),
+                "n_files": len(m.files),
+                "mb": round(sum(f.size or 0 for f in m.files) / 1e6, 2),
+                "verified": m.verified,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("id")
+    if show:
+        print(table.to_string())
+    return table
