@@ -54,7 +54,7 @@ def setup(seed: int = 0, *, dpi: int = 90) -> None:
     global _SEED, _START
     _SEED, _START = seed, time.time()
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - libraries (scanpy, sklearn) still draw from it
     try:
         import torch
 
