@@ -134,6 +134,17 @@ def _record(dataset_id: str, f: DataFile, path: Path, source: str) -> None:
             fh.write(json.dumps(entry) + "\n")
 
 
+def _check_mirror() -> None:
+    """A mirror that is configured but missing is a set-up error: fatal in strict mode."""
+    mirror = mirror_dir()
+    if mirror is None or mirror.is_dir():
+        return
+    msg = f"PERTURBKIT_DATA_MIRROR={mirror} is not a folder"
+    if is_strict():
+        raise DataUnavailableError(msg + " (strict mode)")
+    warnings.warn(msg + "; skipped", stacklevel=3)
+
+
 def _fetch_file(dataset_id: str, f: DataFile, *, allow_download: bool) -> Path:
     what = f"{dataset_id}/{f.name}"
     cached = cache_dir() / dataset_id / f.name
@@ -145,12 +156,7 @@ def _fetch_file(dataset_id: str, f: DataFile, *, allow_download: bool) -> Path:
     tried = [f"cache {cached}"]
 
     mirror = mirror_dir()
-    if mirror is not None:
-        if not mirror.is_dir():
-            msg = f"PERTURBKIT_DATA_MIRROR={mirror} is not a folder"
-            if is_strict():
-                raise DataUnavailableError(msg + " (strict mode)")
-            warnings.warn(msg + "; skipped", stacklevel=3)
+    if mirror is not None and mirror.is_dir():
         candidate = mirror / dataset_id / f.name
         tried.append(f"mirror {candidate}")
         if _verified(candidate, f.sha256, what):
@@ -217,6 +223,7 @@ def fetch(dataset_id: str, files: list[str] | None = None, *, allow_download: bo
     'ryegrass.rda'
     """
     m = manifest(dataset_id)
+    _check_mirror()
     wanted = [m.file(n) for n in files] if files is not None else list(m.files)
     if not wanted:
         raise DataUnavailableError(f"dataset {dataset_id!r} lists no files in its manifest")

@@ -1,0 +1,96 @@
+# Dissecting Perturbations: `make book` builds the book, `make test` runs every check.
+# Both set up .venv themselves on a fresh machine (Python 3.11, CPU torch first).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := book
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+KERNEL := perturbkit
+CHAPTERS := principles screens dose_response spatial applications
+EXEC := _executed
+MODE ?= full
+PARAMS ?=
+
+# Public data: the offline mirror beside the repository when it exists, else downloads.
+MIRROR := $(abspath $(wildcard ../shared/data))
+ifneq ($(MIRROR),)
+export PERTURBKIT_DATA_MIRROR ?= $(MIRROR)
+endif
+export PERTURBKIT_RESULTS_DIR := $(CURDIR)/_build/results
+
+LIB := $(shell find src -name '*.py' 2>/dev/null)
+MANIFESTS := $(wildcard data_manifests/*.yaml)
+STAMP := $(VENV)/.installed
+PYTEST := $(PY) -m pytest -p no:cacheprovider --disable-socket --allow-unix-socket \
+	--allow-hosts=127.0.0.1,::1,localhost
+
+.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "perturbkit needs Python 3.11, got " + sys.version'
+	$(PY) -m pip install -q --upgrade pip
+	# torch first: the pinned CPU wheel; a bare `torch` would pull a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[book,test,spatial]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "perturbkit (Python 3.11)" >/dev/null
+	@touch $@
+
+# A mode stamp: switching between smoke and full re-executes every chapter.
+$(EXEC)/.mode-$(MODE):
+	@mkdir -p $(EXEC)
+	@rm -f $(EXEC)/.mode-*
+	@touch $@
+
+# Re-execute a chapter only when its source, the library, a manifest or the mode changed.
+$(EXEC)/%.ipynb: book/%.md $(LIB) $(MANIFESTS) $(EXEC)/.mode-$(MODE) | $(STAMP)
+	$(RUN) $(PY) tools/run_chapter.py $* --mode $(MODE)
+
+notebooks: $(CHAPTERS:%=$(EXEC)/%.ipynb)
+
+pages: | $(STAMP)
+	$(PY) tools/build_summary.py --out $(EXEC)/build_summary.md
+	$(PY) tools/methods_map.py --out $(EXEC)/methods_map.md
+
+html: | $(STAMP)
+	$(VENV)/bin/jupyter-book build . --quiet
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+book: $(STAMP)
+	$(MAKE) notebooks
+	$(MAKE) pages html
+
+# Rerun one chapter with other parameters, e.g. make chapter CH=dose_response PARAMS='-p seed 1'
+chapter: | $(STAMP)
+	@test -n "$(CH)" || { echo "usage: make chapter CH=<$(CHAPTERS)> [PARAMS='-p name value']"; exit 2; }
+	$(PY) tools/run_chapter.py $(CH) --mode $(MODE) $(PARAMS)
+	$(MAKE) pages html
+
+unit: | $(STAMP)
+	$(PYTEST) -m "not book" tests; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+
+lint: | $(STAMP)
+	$(VENV)/bin/ruff check .
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+booktest: | $(STAMP)
+	$(PYTEST) -m book tests/book; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+
+# Unit tests, then every chapter with its smoke parameters (no network but loopback),
+# then the HTML and a real-browser check of every chapter page.
+test: $(STAMP) chromium
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) notebooks MODE=smoke RUN=tools/offline
+	$(MAKE) pages html
+	$(MAKE) booktest
+
+benchmarks: | $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf _build $(EXEC)

@@ -1,0 +1,121 @@
+"""Execute one chapter: MyST text notebook -> jupytext -> papermill -> _executed/<chapter>.ipynb.
+
+Writes ``_build/status/<chapter>.json`` (status, runtime, peak memory, parameters,
+datasets with sha256, and on failure the cell and error) for the build summary page.
+In strict mode (``PERTURBKIT_STRICT=1``) a failing chapter exits non-zero, naming the
+chapter and cell; otherwise the failure is recorded and shown in the book.
+
+Usage: python tools/run_chapter.py CHAPTER [--mode smoke|full] [-p NAME VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT / "_executed"
+STATUS = ROOT / "_build" / "status"
+KERNEL = os.environ.get("PERTURBKIT_KERNEL", "perturbkit")
+
+
+def _parse_value(text: str) -> object:
+    """Papermill-style typing of -p values: int, float, bool, None, else string."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False, "None": None}.get(text, text)
+
+
+def _datasets(log: Path) -> list[dict[str, str]]:
+    if not log.exists():
+        return []
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for line in log.read_text().splitlines():
+        entry = json.loads(line)
+        seen[(entry["dataset"], entry["file"])] = entry
+    return list(seen.values())
+
+
+def run(chapter: str, mode: str, params: dict[str, object]) -> int:
+    import jupytext
+    import papermill as pm
+
+    source = ROOT / "book" / f"{chapter}.md"
+    if not source.exists():
+        print(f"no chapter source {source}", file=sys.stderr)
+        return 2
+    EXECUTED.mkdir(exist_ok=True)
+    STATUS.mkdir(parents=True, exist_ok=True)
+    work = ROOT / "_build" / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    staged = work / f"{chapter}.ipynb"
+    jupytext.write(jupytext.read(source), staged)
+
+    if mode == "smoke":
+        params = {"smoke": True, **params}
+    log = STATUS / f"{chapter}.provenance.jsonl"
+    log.unlink(missing_ok=True)
+    os.environ["PERTURBKIT_PROVENANCE_LOG"] = str(log)
+    os.environ.setdefault("PERTURBKIT_RESULTS_DIR", str(ROOT / "_build" / "results"))
+    out = EXECUTED / f"{chapter}.ipynb"
+
+    status: dict[str, object] = {"chapter": chapter, "mode": mode, "params": params}
+    start = time.time()
+    try:
+        pm.execute_notebook(
+            str(staged),
+            str(out),
+            parameters=params,
+            kernel_name=KERNEL,
+            cwd=str(ROOT),
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+        )
+        status["status"] = "ok"
+    except pm.PapermillExecutionError as err:
+        status["status"] = "failed"
+        status["error"] = {"cell": err.exec_count, "ename": err.ename, "evalue": str(err.evalue)[:2000]}
+    except Exception as err:  # kernel died, timeout, bad notebook: still a failed chapter
+        status["status"] = "failed"
+        status["error"] = {"cell": None, "ename": type(err).__name__, "evalue": str(err)[:2000]}
+    status["runtime_s"] = round(time.time() - start, 1)
+    # ru_maxrss of the largest finished child: the kernel (kB on Linux)
+    status["peak_mem_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    status["datasets"] = _datasets(log)
+    status["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    (STATUS / f"{chapter}.json").write_text(json.dumps(status, indent=1))
+
+    default_run = mode == "full" and not params
+    if out.exists() and (status["status"] != "ok" or not default_run):
+        # Mark as stale so the next `make book` re-executes it with default parameters.
+        os.utime(out, (0, 0))
+    if status["status"] == "ok":
+        print(f"{chapter}: ok in {status['runtime_s']} s (peak {status['peak_mem_mb']} MB)")
+        return 0
+    err = status["error"]
+    msg = f"{chapter}: FAILED at cell {err['cell']}: {err['ename']}: {err['evalue'][:500]}"
+    print(msg, file=sys.stderr)
+    strict = os.environ.get("PERTURBKIT_STRICT", "0").lower() in {"1", "true", "yes"}
+    return 1 if strict else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapter")
+    parser.add_argument("--mode", choices=["smoke", "full"], default="full")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    args = parser.parse_args(argv)
+    params = {name: _parse_value(value) for name, value in args.parameter}
+    return run(args.chapter, args.mode, params)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
