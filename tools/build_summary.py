@@ -26,7 +26,8 @@ def summary(status_dir: Path) -> str:
         "|---|---|---|---|---|---|",
     ]
     details = []
-    for chapter in CHAPTERS:
+    found = sorted(p.stem for p in status_dir.glob("*.json"))
+    for chapter in CHAPTERS + [c for c in found if c not in CHAPTERS]:
         path = status_dir / f"{chapter}.json"
         if not path.exists():
             lines.append(f"| {chapter} | not run | | | | |")
@@ -41,7 +42,11 @@ def summary(status_dir: Path) -> str:
         details.append("")
         if s["status"] != "ok":
             err = s["error"]
-            details.append(f"Failed at cell {err['cell']}: `{err['ename']}`")
+            details.append(f"Failed at cell {err['cell']} of the executed notebook: `{err['ename']}`")
+            details.append("")
+            details.append("```python")
+            details.append(err.get("source", ""))
+            details.append("```")
             details.append("")
             details.append("```text")
             details.append(err["evalue"])

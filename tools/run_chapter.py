@@ -19,8 +19,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXECUTED = ROOT / "_executed"
-STATUS = ROOT / "_build" / "status"
 KERNEL = os.environ.get("PERTURBKIT_KERNEL", "perturbkit")
 
 
@@ -44,28 +42,29 @@ def _datasets(log: Path) -> list[dict[str, str]]:
     return list(seen.values())
 
 
-def run(chapter: str, mode: str, params: dict[str, object]) -> int:
+def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -> int:
     import jupytext
     import papermill as pm
 
-    source = ROOT / "book" / f"{chapter}.md"
+    executed, status_dir = root / "_executed", root / "_build" / "status"
+    source = root / "book" / f"{chapter}.md"
     if not source.exists():
         print(f"no chapter source {source}", file=sys.stderr)
         return 2
-    EXECUTED.mkdir(exist_ok=True)
-    STATUS.mkdir(parents=True, exist_ok=True)
-    work = ROOT / "_build" / "work"
+    executed.mkdir(exist_ok=True)
+    status_dir.mkdir(parents=True, exist_ok=True)
+    work = root / "_build" / "work"
     work.mkdir(parents=True, exist_ok=True)
     staged = work / f"{chapter}.ipynb"
     jupytext.write(jupytext.read(source), staged)
 
     if mode == "smoke":
         params = {"smoke": True, **params}
-    log = STATUS / f"{chapter}.provenance.jsonl"
+    log = status_dir / f"{chapter}.provenance.jsonl"
     log.unlink(missing_ok=True)
     os.environ["PERTURBKIT_PROVENANCE_LOG"] = str(log)
-    os.environ.setdefault("PERTURBKIT_RESULTS_DIR", str(ROOT / "_build" / "results"))
-    out = EXECUTED / f"{chapter}.ipynb"
+    os.environ.setdefault("PERTURBKIT_RESULTS_DIR", str(root / "_build" / "results"))
+    out = executed / f"{chapter}.ipynb"
 
     status: dict[str, object] = {"chapter": chapter, "mode": mode, "params": params}
     start = time.time()
@@ -75,23 +74,28 @@ def run(chapter: str, mode: str, params: dict[str, object]) -> int:
             str(out),
             parameters=params,
             kernel_name=KERNEL,
-            cwd=str(ROOT),
+            cwd=str(root),
             progress_bar=False,
             request_save_on_cell_execute=False,
         )
         status["status"] = "ok"
     except pm.PapermillExecutionError as err:
         status["status"] = "failed"
-        status["error"] = {"cell": err.exec_count, "ename": err.ename, "evalue": str(err.evalue)[:2000]}
+        status["error"] = {
+            "cell": err.cell_index,
+            "source": err.source[:400],
+            "ename": err.ename,
+            "evalue": str(err.evalue)[:2000],
+        }
     except Exception as err:  # kernel died, timeout, bad notebook: still a failed chapter
         status["status"] = "failed"
-        status["error"] = {"cell": None, "ename": type(err).__name__, "evalue": str(err)[:2000]}
+        status["error"] = {"cell": None, "source": "", "ename": type(err).__name__, "evalue": str(err)[:2000]}
     status["runtime_s"] = round(time.time() - start, 1)
     # ru_maxrss of the largest finished child: the kernel (kB on Linux)
     status["peak_mem_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     status["datasets"] = _datasets(log)
     status["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    (STATUS / f"{chapter}.json").write_text(json.dumps(status, indent=1))
+    (status_dir / f"{chapter}.json").write_text(json.dumps(status, indent=1))
 
     default_run = mode == "full" and not params
     if out.exists() and (status["status"] != "ok" or not default_run):
@@ -101,7 +105,10 @@ def run(chapter: str, mode: str, params: dict[str, object]) -> int:
         print(f"{chapter}: ok in {status['runtime_s']} s (peak {status['peak_mem_mb']} MB)")
         return 0
     err = status["error"]
-    msg = f"{chapter}: FAILED at cell {err['cell']}: {err['ename']}: {err['evalue'][:500]}"
+    msg = (
+        f"{chapter}: FAILED at cell {err['cell']} (in _executed/{chapter}.ipynb): "
+        f"{err['ename']}: {err['evalue'][:500]}\n--- cell source ---\n{err['source']}"
+    )
     print(msg, file=sys.stderr)
     strict = os.environ.get("PERTURBKIT_STRICT", "0").lower() in {"1", "true", "yes"}
     return 1 if strict else 0
