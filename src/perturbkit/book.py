@@ -39,6 +39,10 @@ def _display_html(markup: str) -> None:
 def setup(seed: int = 0, *, dpi: int = 90) -> None:
     """Chapter preamble: seed every generator, quiet logs, consistent figures.
 
+    Returns
+    -------
+    None
+
     Parameters
     ----------
     seed
@@ -75,6 +79,19 @@ def setup(seed: int = 0, *, dpi: int = 90) -> None:
 def banner(text: str, *, title: str = "Note", kind: str = "warning") -> None:
     """Show a visible admonition box in the rendered page (plain text outside notebooks).
 
+    Parameters
+    ----------
+    text
+        The message.
+    title
+        Bold title of the box.
+    kind
+        Admonition class: ``"warning"``, ``"note"``, ``"danger"``...
+
+    Returns
+    -------
+    None
+
     Examples
     --------
     >>> import perturbkit as pk
@@ -99,6 +116,16 @@ def _in_notebook() -> bool:
 
 def provenance(dataset_id: str) -> pd.DataFrame:
     """Show the provenance box of a dataset and return its files as a table.
+
+    Parameters
+    ----------
+    dataset_id
+        A manifest id.
+
+    Returns
+    -------
+    DataFrame
+        One row per file: bytes, sha256, url.
 
     The box names the dataset, citation, DOI, licence, and each file with its public
     URL (or archive and member) and sha256, as pinned in ``data_manifests/``.
@@ -145,7 +172,14 @@ def provenance(dataset_id: str) -> pd.DataFrame:
 
 
 def results_dir() -> Path:
-    """Where chapters write headline numbers: ``PERTURBKIT_RESULTS_DIR`` or ``_build/results``."""
+    """Where chapters write headline numbers: ``PERTURBKIT_RESULTS_DIR`` or ``_build/results``.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> pk.book.results_dir().name
+    'results'
+    """
     return Path(os.environ.get("PERTURBKIT_RESULTS_DIR", "_build/results"))
 
 
@@ -169,6 +203,18 @@ def _jsonable(value: Any) -> Any:
 
 def record(chapter: str, **values: Any) -> Path:
     """Add headline numbers to ``_build/results/<chapter>.json`` (and return its path).
+
+    Parameters
+    ----------
+    chapter
+        Chapter id (``principles``, ``screens``, ``dose_response``, ``spatial``, ``applications``).
+    **values
+        Named numbers or tables.
+
+    Returns
+    -------
+    Path
+        The JSON file written.
 
     Values may be numbers, strings, dicts, lists, Series or DataFrames (stored as
     records). Later calls in the same process add keys to the same file.
@@ -199,6 +245,16 @@ def _datasets() -> list[dict[str, str]]:
 def session_info(packages: tuple[str, ...] = ()) -> pd.DataFrame:
     """Print and return what this run used: Python, key package versions, seed,
     runtime and the sha256 of every data file read.
+
+    Parameters
+    ----------
+    packages
+        Extra package names to report.
+
+    Returns
+    -------
+    DataFrame
+        Package -> version.
 
     Examples
     --------

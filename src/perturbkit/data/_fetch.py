@@ -43,12 +43,26 @@ class HashMismatchWarning(UserWarning):
 
 
 def is_strict() -> bool:
-    """Strict mode (``PERTURBKIT_STRICT=1``, set in CI): missing data is an error."""
+    """Strict mode (``PERTURBKIT_STRICT=1``, set in CI): missing data is an error.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> isinstance(pk.data.is_strict(), bool)
+    True
+    """
     return os.environ.get("PERTURBKIT_STRICT", "0").lower() in {"1", "true", "yes"}
 
 
 def cache_dir() -> Path:
-    """Cache folder: ``PERTURBKIT_DATA_DIR``, else the user cache dir."""
+    """Cache folder: ``PERTURBKIT_DATA_DIR``, else the user cache dir.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> pk.data.cache_dir().name != ""
+    True
+    """
     env = os.environ.get("PERTURBKIT_DATA_DIR")
     if env:
         return Path(env)
@@ -58,7 +72,15 @@ def cache_dir() -> Path:
 
 
 def mirror_dir() -> Path | None:
-    """Mirror folder from ``PERTURBKIT_DATA_MIRROR`` (laid out as ``<dataset_id>/<file>``)."""
+    """Mirror folder from ``PERTURBKIT_DATA_MIRROR`` (laid out as ``<dataset_id>/<file>``).
+
+    Returns ``None`` when the variable is not set.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> mirror = pk.data.mirror_dir()  # e.g. PosixPath('../shared/data') or None
+    """
     env = os.environ.get("PERTURBKIT_DATA_MIRROR")
     return Path(env) if env else None
 
@@ -231,14 +253,32 @@ def fetch(dataset_id: str, files: list[str] | None = None, *, allow_download: bo
 
 
 def used_datasets() -> list[dict[str, str]]:
-    """Files handed out by :func:`fetch` in this process (dataset, file, sha256, source)."""
+    """Files handed out by :func:`fetch` in this process (dataset, file, sha256, source).
+
+    ``source`` is ``"cache"``, ``"mirror"`` or ``"url"``.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> _ = pk.data.fetch("drc_classic_doseresponse", ["ryegrass.rda"])
+    >>> pk.data.used_datasets()[-1]["file"]
+    'ryegrass.rda'
+    """
     return list(_USED.values())
 
 
 def download_all(*, include_unverified: bool = False) -> dict[str, str]:
     """Fetch every verified dataset into the cache (run once with internet).
 
-    Returns a mapping dataset id -> ``"ok"`` or the error message.
+    Parameters
+    ----------
+    include_unverified
+        Also fetch datasets whose hashes are not yet pinned (``verified: false``).
+
+    Returns
+    -------
+    dict
+        Dataset id -> ``"ok"`` or the error message.
 
     Examples
     --------

@@ -114,12 +114,29 @@ def load(
 
 
 def fallbacks_used() -> list[dict[str, str]]:
-    """Datasets replaced by their simulated stand-in in this process."""
+    """Datasets replaced by their simulated stand-in in this process.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> isinstance(pk.data.fallbacks_used(), list)
+    True
+    """
     return list(_FALLBACKS)
 
 
 def list_datasets(*, show: bool = True) -> pd.DataFrame:
     """Table of every dataset with a manifest: id, title, kind, chapters, files, size.
+
+    Parameters
+    ----------
+    show
+        Also print the table.
+
+    Returns
+    -------
+    DataFrame
+        One row per dataset, indexed by id.
 
     Examples
     --------

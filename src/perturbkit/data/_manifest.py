@@ -60,6 +60,12 @@ def manifest_dir() -> Path:
 
     ``PERTURBKIT_MANIFESTS`` wins; then the copy packed into an installed wheel; then
     ``data_manifests/`` of the source checkout this module lives in.
+
+    Examples
+    --------
+    >>> from perturbkit.data import _manifest
+    >>> _manifest.manifest_dir().name in {"data_manifests", "manifests"}
+    True
     """
     env = os.environ.get("PERTURBKIT_MANIFESTS")
     if env:
@@ -115,12 +121,29 @@ def _all(folder: str) -> dict[str, Manifest]:
 
 
 def manifests() -> dict[str, Manifest]:
-    """All manifests, keyed by dataset id."""
+    """All manifests, keyed by dataset id.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> len(pk.data.manifests()) >= 14
+    True
+    """
     return _all(str(manifest_dir()))
 
 
 def manifest(dataset_id: str) -> Manifest:
     """Return the manifest of ``dataset_id``.
+
+    Parameters
+    ----------
+    dataset_id
+        Id of a YAML file in ``data_manifests/``.
+
+    Returns
+    -------
+    Manifest
+        Title, citation, licence and the pinned files.
 
     Raises
     ------
