@@ -236,3 +236,18 @@ def test_load_tags_the_dataset_id(fake) -> None:
             load_mod._loader = original
     assert table.attrs["dataset"] == "fake_set"
     assert table.shape == (1, 2)
+
+
+def test_md5_only_manifests_are_checked_by_md5(fake, tmp_path: Path) -> None:
+    doc = yaml.safe_load((tmp_path / "manifests" / "fake_set.yaml").read_text())
+    plain = doc["files"][0]
+    plain["sha256"] = None
+    plain["md5"] = hashlib.md5(fake["plain"]).hexdigest()
+    doc["verified"] = False
+    (tmp_path / "manifests" / "fake_set.yaml").write_text(yaml.safe_dump(doc))
+    _manifest._all.cache_clear()
+    assert pk.data.fetch("fake_set", ["plain.csv"])["plain.csv"].read_bytes() == fake["plain"]
+    (fake["cache"] / "plain.csv").write_bytes(b"bad")
+    (fake["www"] / "plain.csv").write_bytes(b"also bad")
+    with pytest.warns(_fetch.HashMismatchWarning, match="md5 mismatch"), pytest.raises(pk.data.DataUnavailableError):
+        pk.data.fetch("fake_set", ["plain.csv"])

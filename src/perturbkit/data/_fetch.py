@@ -85,25 +85,28 @@ def mirror_dir() -> Path | None:
     return Path(env) if env else None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
+def _sha256(path: Path, algorithm: str = "sha256") -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def _verified(path: Path, expected: str | None, what: str) -> bool:
+def _verified(path: Path, f: DataFile, what: str) -> bool:
     if not path.is_file():
         return False
-    if expected is None:  # manifests of not-yet-verified datasets: trust, but say so
-        warnings.warn(f"{what}: no sha256 pinned, file used unverified", stacklevel=3)
+    # Datasets not yet verified may only have a published MD5; a file with neither is
+    # used with a warning (never in the book's chapters: those use verified manifests).
+    algorithm, expected = ("sha256", f.sha256) if f.sha256 else ("md5", f.md5)
+    if expected is None:
+        warnings.warn(f"{what}: no checksum pinned, file used unverified", stacklevel=3)
         return True
-    actual = _sha256(path)
+    actual = _sha256(path, algorithm)
     if actual == expected:
         return True
     warnings.warn(
-        f"{what}: sha256 mismatch at {path} (expected {expected}, got {actual}); not used",
+        f"{what}: {algorithm} mismatch at {path} (expected {expected}, got {actual}); not used",
         HashMismatchWarning,
         stacklevel=3,
     )
@@ -118,7 +121,7 @@ def _download(f: DataFile, target: Path) -> None:
     if f.url:
         pooch.retrieve(
             f.url,
-            known_hash=f"sha256:{f.sha256}" if f.sha256 else None,
+            known_hash=f"sha256:{f.sha256}" if f.sha256 else (f"md5:{f.md5}" if f.md5 else None),
             fname=target.name,
             path=target.parent,
             progressbar=False,
@@ -170,7 +173,7 @@ def _check_mirror() -> None:
 def _fetch_file(dataset_id: str, f: DataFile, *, allow_download: bool) -> Path:
     what = f"{dataset_id}/{f.name}"
     cached = cache_dir() / dataset_id / f.name
-    if _verified(cached, f.sha256, what):
+    if _verified(cached, f, what):
         _record(dataset_id, f, cached, "cache")
         return cached
     if cached.exists():
@@ -181,7 +184,7 @@ def _fetch_file(dataset_id: str, f: DataFile, *, allow_download: bool) -> Path:
     if mirror is not None and mirror.is_dir():
         candidate = mirror / dataset_id / f.name
         tried.append(f"mirror {candidate}")
-        if _verified(candidate, f.sha256, what):
+        if _verified(candidate, f, what):
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(cached.suffix + ".part")
             shutil.copyfile(candidate, tmp)
@@ -197,7 +200,7 @@ def _fetch_file(dataset_id: str, f: DataFile, *, allow_download: bool) -> Path:
         except Exception as err:  # noqa: BLE001 - any network failure means "not available"
             tried[-1] += f" ({type(err).__name__}: {err})"
         else:
-            if _verified(cached, f.sha256, what):
+            if _verified(cached, f, what):
                 _record(dataset_id, f, cached, "url")
                 return cached
     raise DataUnavailableError(
