@@ -87,4 +87,4 @@ def test_summary_and_methods_map_pages(html: Path) -> None:
     assert "FAILED" not in summary
     assert re.search(r"[0-9a-f]{64}", summary), "no sha256 in the build summary"
     methods = (html / "_executed" / "methods_map.html").read_text()
-    assert "Mixscape" in methods and "Augur" in methods
+    assert "Augur" in methods and "MUSIC" in methods and "COMMOT" in methods

@@ -19,10 +19,21 @@ from ._load import CONTROL, SCHEMA, fallbacks_used, list_datasets, load
 from ._manifest import manifest, manifests
 
 # simulators (one module per kind of experiment)
+from ._simulate_dose import simulate_dose_response as simulate_dose_response
+from ._simulate_dose import simulate_dose_table as simulate_dose_table
+from ._simulate_pooled import simulate_combination as simulate_combination
+from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
+from ._simulate_screen import simulate_screen as simulate_screen
+from ._simulate_tissue import simulate_tissue as simulate_tissue
+from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
 
 list = list_datasets  # noqa: A001 - `pk.data.list()` is the documented spelling
 
 __all__ = [
+    "simulate_dose_response",
+    "simulate_dose_table",
+    "simulate_tissue",
+    "simulate_perturbation",
     "CONTROL",
     "SCHEMA",
     "DataUnavailableError",
@@ -39,4 +50,6 @@ __all__ = [
     "manifests",
     "mirror_dir",
     "used_datasets",
+    "simulate_screen",
 ]
+__all__ += ["simulate_combination", "simulate_pooled_screen"]

@@ -1,3 +1,5 @@
 """Tidy tables out of an annotated AnnData."""
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
+from ._pseudobulk import pseudobulk as pseudobulk
+from ._spatial import nhood_enrichment as nhood_enrichment

@@ -1,3 +1,11 @@
 """Plots: twins of the pk.tl functions, reading the keys those write."""
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
+from ._spatial import nhood_enrichment as nhood_enrichment
+from ._spatial import spatial_scatter as spatial_scatter
+from ._guides import guide_mixture as guide_mixture
+from ._pooled_screen import screen_counts as screen_counts
+from ._pooled_screen import screen_rank as screen_rank
+from ._synergy import synergy_heatmap as synergy_heatmap
+from ._dose_response import dose_curves as dose_curves
+from ._calibration import qq as qq
