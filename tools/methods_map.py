@@ -10,6 +10,7 @@ marked "planned".
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -44,11 +45,20 @@ def load_methods(path: Path) -> list[dict[str, str]]:
     return methods
 
 
+def _text(chapter: Path) -> str:
+    if chapter.suffix == ".ipynb":  # executed notebooks: what the HTML is built from
+        cells = json.loads(chapter.read_text(encoding="utf-8"))["cells"]
+        return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return chapter.read_text(encoding="utf-8")
+
+
 def find_labels(book_dir: Path) -> dict[str, str]:
-    """Map each ``(method-<slug>)=`` label found in ``book_dir/*.md`` to its chapter's name."""
+    """Map each ``(method-<slug>)=`` label found in ``book_dir/*.md`` or ``*.ipynb``
+    (the executed chapters) to its chapter's name."""
     labels: dict[str, str] = {}
-    for chapter in sorted(Path(book_dir).glob("*.md")):
-        for slug in LABEL.findall(chapter.read_text(encoding="utf-8")):
+    chapters = sorted([*Path(book_dir).glob("*.md"), *Path(book_dir).glob("*.ipynb")])
+    for chapter in chapters:
+        for slug in LABEL.findall(_text(chapter)):
             if slug in labels:
                 print(
                     f"warning: label method-{slug} in both {labels[slug]} and {chapter.stem}",
@@ -68,10 +78,26 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+CHAPTER_TITLES = {
+    "principles": "Principles",
+    "screens": "Single-cell screens",
+    "dose_response": "Dose-response",
+    "spatial": "Spatial",
+    "applications": "Applications",
+}
+
+
 def where(method: dict[str, str], labels: dict[str, str]) -> str:
-    """Link to the section running the method, or "planned"."""
+    """Link to the section running the method, or "planned".
+
+    The link carries its own text (the chapter's title), so it works whether the label
+    sits above a heading or above a figure or paragraph.
+    """
     slug = method["slug"]
-    return f"{{ref}}`method-{slug}`" if slug in labels else "planned"
+    if slug not in labels:
+        return "planned"
+    title = CHAPTER_TITLES.get(labels[slug], labels[slug])
+    return f"{{ref}}`{title} <method-{slug}>`"
 
 
 def render(methods: list[dict[str, str]], labels: dict[str, str]) -> str:

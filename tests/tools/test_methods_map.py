@@ -70,8 +70,8 @@ def test_label_found_links_missing_is_planned(book: Path) -> None:
     labels = methods_map.find_labels(book)
     page = methods_map.render(methods_map.load_methods(book / "methods.yaml"), labels)
     rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| ")}
-    assert rows["Augur"].rstrip(" |").endswith("{ref}`method-augur`")
-    assert rows["Perturb-Seq"].rstrip(" |").endswith("{ref}`method-perturb-seq`")
+    assert rows["Augur"].rstrip(" |").endswith("{ref}`Principles <method-augur>`")
+    assert rows["Perturb-Seq"].rstrip(" |").endswith("{ref}`Single-cell screens <method-perturb-seq>`")
     assert rows["LIANA+"].rstrip(" |").endswith("planned")
     assert "{cite}`map-dimitrov2024`" in rows["LIANA+"]
     assert "\\|" in rows["LIANA+"]  # a pipe in the idea must not split the table
