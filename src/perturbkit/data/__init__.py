@@ -23,6 +23,9 @@ from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
 from ._simulate_pooled import simulate_combination as simulate_combination
 from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
+from ._simulate_signatures import simulate_signature_screen as simulate_signature_screen
+from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
+from ._simulate_resistance import simulate_resistance as simulate_resistance
 from ._simulate_screen import simulate_screen as simulate_screen
 from ._simulate_tissue import simulate_tissue as simulate_tissue
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
@@ -53,3 +56,6 @@ __all__ = [
     "simulate_screen",
 ]
 __all__ += ["simulate_combination", "simulate_pooled_screen"]
+__all__ += ["simulate_signature_screen"]
+__all__ += ["simulate_drug_response"]
+__all__ += ["simulate_resistance"]

@@ -9,6 +9,9 @@ W2.4, Hill (see ``perturbkit.dose._models`` for the formulas).
 """
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
+from ._batch import STATUS as STATUS
+from ._batch import fit_curves as fit_curves
+from ._benchmark import compare_with_scipy as compare_with_scipy
 from ._compare import DEFAULT_MODELS as DEFAULT_MODELS
 from ._compare import compare_models as compare_models
 from ._compare import fit_best as fit_best
@@ -23,13 +26,16 @@ from ._models import get_model as get_model
 
 __all__ = [
     "DEFAULT_MODELS",
+    "STATUS",
     "MODELS",
     "ConvergenceWarning",
     "DoseResponseFit",
     "Model",
     "compare_models",
+    "compare_with_scipy",
     "fit_best",
     "fit_curve",
+    "fit_curves",
     "fit_groups",
     "get_model",
     "potency_table",

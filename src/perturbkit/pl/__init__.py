@@ -9,3 +9,6 @@ from ._pooled_screen import screen_rank as screen_rank
 from ._synergy import synergy_heatmap as synergy_heatmap
 from ._dose_response import dose_curves as dose_curves
 from ._calibration import qq as qq
+from ._mixscape import mixscape as mixscape
+from ._dose_response import feature_curves as feature_curves
+from ._drug_gene import drug_gene_volcano as drug_gene_volcano

@@ -4,3 +4,4 @@
 from ._normalize_screen import normalize_screen as normalize_screen
 from ._guide_counts import add_guide_counts as add_guide_counts
 from ._spatial_neighbors import spatial_neighbors as spatial_neighbors
+from ._gdsc import gdsc_normalise as gdsc_normalise

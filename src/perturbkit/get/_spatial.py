@@ -1,0 +1,60 @@
+"""Tidy tables out of the spatial statistics written by ``pk.tl``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from ..tl._spatial_stats import nhood_key
+
+__all__ = ["nhood_enrichment"]
+
+
+def nhood_enrichment(adata: AnnData, cluster_key: str = "cell_type") -> pd.DataFrame:
+    """Neighbourhood enrichment as a long table, one row per ordered pair of categories.
+
+    Reads what :func:`perturbkit.tl.nhood_enrichment` wrote.
+
+    Parameters
+    ----------
+    adata
+        AnnData after :func:`perturbkit.tl.nhood_enrichment`.
+    cluster_key
+        The ``cluster_key`` it ran with.
+
+    Returns
+    -------
+    DataFrame
+        ``group_a``, ``group_b`` (str), ``zscore`` (float), ``count`` (observed edges),
+        sorted by ``zscore`` descending.
+
+    Raises
+    ------
+    KeyError
+        :func:`perturbkit.tl.nhood_enrichment` has not run for ``cluster_key``.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> tissue = pk.data.simulate_tissue(600, seed=0)
+    >>> pk.pp.spatial_neighbors(tissue)
+    >>> pk.tl.nhood_enrichment(tissue, "cell_type", n_perms=20)
+    >>> pk.get.nhood_enrichment(tissue).shape
+    (25, 4)
+    """
+    key = nhood_key(cluster_key)
+    if key not in adata.uns:
+        raise KeyError(f"adata.uns has no {key!r}: run pk.tl.nhood_enrichment(adata, {cluster_key!r}) first")
+    res = adata.uns[key]
+    cats = list(res["categories"])
+    k = len(cats)
+    out = pd.DataFrame(
+        {
+            "group_a": np.repeat(cats, k),
+            "group_b": np.tile(cats, k),
+            "zscore": np.asarray(res["zscore"], dtype=float).ravel(),
+            "count": np.asarray(res["count"]).ravel(),
+        }
+    )
+    return out.sort_values("zscore", ascending=False, ignore_index=True)

@@ -1,0 +1,158 @@
+"""Plots of tissue sections and spatial statistics (twins of ``pk.tl`` spatial functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from ..pp._spatial_neighbors import check_coordinates
+from ..tl._spatial_stats import nhood_key
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["nhood_enrichment", "spatial_scatter"]
+
+
+def spatial_scatter(
+    adata: AnnData,
+    color: str,
+    *,
+    spatial_key: str = "spatial",
+    groups: Sequence[str] | None = None,
+    layer: str | None = None,
+    size: float = 4.0,
+    cmap: str = "viridis",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Cells at their coordinates, coloured by an ``obs`` column or a gene.
+
+    Axes are labelled in ``uns["spatial_unit"]`` (µm when set to ``"um"``); y points down
+    as in the microscope image.
+
+    Parameters
+    ----------
+    adata
+        Cells with ``obsm[spatial_key]``.
+    color
+        An ``obs`` column (categorical: legend; numeric: colour bar) or a gene.
+    groups
+        For a categorical ``color``: only these categories in colour, the rest grey.
+    layer
+        Expression layer for a gene (default ``X``).
+    size, cmap, title, ax
+        Marker size, colour map, title (default ``color``), axes to draw on.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> tissue = pk.data.simulate_tissue(600, seed=0)
+    >>> ax = pk.pl.spatial_scatter(tissue, "niche")
+    >>> ax.get_xlabel()
+    'x (µm)'
+    """
+    import matplotlib.pyplot as plt
+
+    xy = check_coordinates(adata, spatial_key)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    unit = {"um": "µm"}.get(str(adata.uns.get("spatial_unit", "")), adata.uns.get("spatial_unit", "units"))
+    if color in adata.obs.columns:
+        values = adata.obs[color]
+    elif color in adata.var_names:
+        x = adata[:, color].layers[layer] if layer is not None else adata[:, color].X
+        values = pd.Series(np.asarray(x.toarray() if hasattr(x, "toarray") else x).ravel(), index=adata.obs_names)
+    else:
+        raise KeyError(f"{color!r} is neither an obs column nor a gene")
+    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+        cats = pd.Categorical(values)
+        shown = list(groups) if groups is not None else list(cats.categories)
+        palette = plt.get_cmap("tab20" if len(shown) > 10 else "tab10")
+        rest = ~np.isin(np.asarray(values, dtype=str), shown)
+        if rest.any():
+            ax.scatter(xy[rest, 0], xy[rest, 1], s=size, c="lightgrey", linewidths=0, label="other")
+        for i, cat in enumerate(shown):
+            sel = np.asarray(values == cat)
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=size, color=palette(i % palette.N), linewidths=0, label=str(cat))
+        ax.legend(markerscale=3, fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.0), loc="upper left")
+    else:
+        order = np.argsort(values.to_numpy())
+        sc = ax.scatter(xy[order, 0], xy[order, 1], s=size, c=values.to_numpy()[order], cmap=cmap, linewidths=0)
+        plt.colorbar(sc, ax=ax, label=color, shrink=0.7)
+    ax.set_aspect("equal")
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    ax.set_xlabel(f"x ({unit})")
+    ax.set_ylabel(f"y ({unit})")
+    ax.set_title(title if title is not None else color)
+    return ax
+
+
+def nhood_enrichment(
+    adata: AnnData,
+    cluster_key: str = "cell_type",
+    *,
+    categories: Sequence[str] | None = None,
+    vmax: float | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Heatmap of neighbourhood-enrichment z-scores written by :func:`perturbkit.tl.nhood_enrichment`.
+
+    Parameters
+    ----------
+    categories
+        Rows/columns to show, in this order (default all).
+    vmax
+        Colour limit (symmetric; default the largest |z| shown).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    KeyError
+        The enrichment for ``cluster_key`` has not been computed.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> tissue = pk.data.simulate_tissue(600, seed=0)
+    >>> pk.pp.spatial_neighbors(tissue)
+    >>> pk.tl.nhood_enrichment(tissue, "niche", n_perms=20)
+    >>> ax = pk.pl.nhood_enrichment(tissue, "niche")
+    """
+    import matplotlib.pyplot as plt
+
+    key = nhood_key(cluster_key)
+    if key not in adata.uns:
+        raise KeyError(f"adata.uns has no {key!r}: run pk.tl.nhood_enrichment(adata, {cluster_key!r}) first")
+    res = adata.uns[key]
+    z = pd.DataFrame(np.asarray(res["zscore"], dtype=float), index=res["categories"], columns=res["categories"])
+    if categories is not None:
+        missing = [c for c in categories if c not in z.index]
+        if missing:
+            raise KeyError(f"categories not in adata.obs[{cluster_key!r}]: {missing}")
+        z = z.loc[list(categories), list(categories)]
+    if ax is None:
+        side = 2.5 + 0.3 * len(z)
+        _, ax = plt.subplots(figsize=(side + 1, side))
+    lim = vmax if vmax is not None else float(np.nanmax(np.abs(z.to_numpy())))
+    im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_xticks(range(len(z)), z.columns, rotation=90, fontsize=8)
+    ax.set_yticks(range(len(z)), z.index, fontsize=8)
+    ax.set_xlabel(f"neighbour {cluster_key}")
+    ax.set_ylabel(f"{cluster_key}")
+    plt.colorbar(im, ax=ax, label="enrichment z-score", shrink=0.7)
+    ax.set_title(title if title is not None else "Neighbourhood enrichment")
+    return ax

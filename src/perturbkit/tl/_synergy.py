@@ -1,0 +1,274 @@
+"""Drug-combination synergy scores as SynergyFinder defines them: HSA, Bliss, Loewe, ZIP.
+
+Every score is observed minus expected response, in percentage points of inhibition:
+positive = the combination does more than the reference model expects (synergy),
+negative = less (antagonism).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["METHODS", "check_blocks", "synergy", "synergy_scores"]
+
+#: Reference models implemented here.
+METHODS = ("hsa", "bliss", "loewe", "zip")
+_REQUIRED = ("block_id", "conc_row", "conc_col", "response")
+
+
+def check_blocks(
+    data: pd.DataFrame, *, response_scale: str = "percent", block_key: str = "block_id"
+) -> pd.DataFrame:
+    """Validate a tidy combination table and return it with responses in % inhibition.
+
+    Raises ``KeyError`` for a missing column and ``ValueError`` for non-finite or negative
+    doses, responses off the stated scale (``"percent"``: within [-200, 200] and not all
+    within [-1.5, 1.5], which would be fractions; ``"fraction"``: within [-2, 2]), or a
+    block whose dose grid is incomplete (every row dose must meet every column dose,
+    including the zero-dose row and column that hold the single drugs).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    required = (block_key,) + _REQUIRED[1:]
+    missing = [c for c in required if c not in data.columns]
+    if missing:
+        raise KeyError(f"combination table has no column {missing}; columns: {list(data.columns)}")
+    out = data.copy()
+    for col in ("conc_row", "conc_col", "response") + (("conc_3",) if "conc_3" in out else ()):
+        values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"column {col!r} has {int((~np.isfinite(values)).sum())} missing or non-finite value(s)")
+        if col != "response" and (values < 0).any():
+            raise ValueError(f"column {col!r} has negative doses (min {values.min()})")
+        out[col] = values
+    y = out["response"].to_numpy()
+    if response_scale == "fraction":
+        if np.abs(y).max() > 2:
+            raise ValueError(
+                f"response_scale='fraction' but responses reach {np.abs(y).max():.3g}; "
+                "pass response_scale='percent' for % inhibition"
+            )
+        out["response"] = 100.0 * y
+    elif response_scale == "percent":
+        if np.abs(y).max() > 200:
+            raise ValueError(
+                f"responses must be % inhibition within [-200, 200]; found {y.min():.3g} .. {y.max():.3g}"
+            )
+        if len(y) > 4 and np.abs(y).max() <= 1.5:
+            raise ValueError(
+                "all responses lie within [-1.5, 1.5]: they look like fractions, not percent; "
+                "pass response_scale='fraction' or multiply by 100"
+            )
+    else:
+        raise ValueError(f"response_scale must be 'percent' or 'fraction', got {response_scale!r}")
+    for block, sub in out.groupby(block_key, sort=False):
+        keys = _dose_keys(sub)
+        grid = sub.groupby(list(keys)).size()
+        levels = [np.unique(sub[k]) for k in keys]
+        expected = int(np.prod([len(v) for v in levels]))
+        if len(grid) != expected:
+            present = set(grid.index)
+            full = pd.MultiIndex.from_product(levels) if len(keys) > 1 else levels[0]
+            absent = [t for t in full if t not in present][:3]
+            raise ValueError(
+                f"block {block!r}: dose grid is incomplete ({len(grid)} of {expected} dose "
+                f"combinations present; missing e.g. {absent}); synergy needs a full grid"
+            )
+        for k, lv in zip(keys, levels, strict=True):
+            if lv[0] != 0:
+                raise ValueError(f"block {block!r}: no zero dose in {k!r}, so the single-drug responses are missing")
+            if len(lv) < 2:
+                raise ValueError(f"block {block!r}: {k!r} has only the zero dose")
+    return out
+
+
+def _dose_keys(sub: pd.DataFrame) -> tuple[str, ...]:
+    if "conc_3" in sub and (sub["conc_3"] > 0).any():
+        return ("conc_row", "conc_col", "conc_3")
+    return ("conc_row", "conc_col")
+
+
+def _mean_surface(sub: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
+    """Mean response over replicates, indexed by the dose tuple (sorted)."""
+    return sub.groupby(list(keys))["response"].mean().sort_index()
+
+
+def _single(surface: pd.Series, keys: tuple[str, ...], i: int) -> pd.Series:
+    """Response to drug ``i`` alone, indexed by its dose (dose 0 included)."""
+    idx = surface.index.to_frame(index=False)
+    alone = np.ones(len(idx), dtype=bool)
+    for j, k in enumerate(keys):
+        if j != i:
+            alone &= idx[k].to_numpy() == 0
+    return pd.Series(surface.to_numpy()[alone], index=idx.loc[alone, keys[i]].to_numpy())
+
+
+def _reference_hsa_bliss(surface: pd.Series, keys: tuple[str, ...], method: str) -> np.ndarray:
+    doses = surface.index.to_frame(index=False)[list(keys)].to_numpy()
+    singles = np.column_stack(
+        [_single(surface, keys, i).reindex(doses[:, i]).to_numpy() for i in range(len(keys))]
+    )
+    singles = np.where(doses > 0, singles, 0.0 if method == "bliss" else -np.inf)
+    if method == "hsa":
+        ref = singles.max(axis=1)
+    else:  # Bliss independence: the drugs act as independent probabilistic events
+        ref = 100.0 * (1.0 - np.prod(1.0 - singles / 100.0, axis=1))
+    return ref
+
+
+def synergy(
+    data: pd.DataFrame,
+    *,
+    method: str = "bliss",
+    response_scale: str = "percent",
+    block_key: str = "block_id",
+    curve_fits: dict | None = None,
+) -> pd.DataFrame:
+    """Synergy matrix of every block: observed minus expected response at each dose pair.
+
+    Follows SynergyFinder {cite}`ianevski2022synergyfinder`: replicates are averaged per
+    dose combination; the expected (reference) response uses the single-drug responses
+    of the zero-dose row and column. ``"hsa"``: the better single drug {cite}`berenbaum1989synergy`;
+    ``"bliss"``: :math:`y_1 + y_2 - y_1 y_2/100`, independent action {cite}`bliss1939toxicity`
+    (with three drugs, :math:`100[1 - \\prod(1 - y_i/100)]`). ``"loewe"`` and ``"zip"``
+    need single-drug curves, fitted as four-parameter log-logistics with
+    :func:`perturbkit.dose.fit_curve` (two-drug blocks only): Loewe's reference is the
+    response of a drug combined with itself (dose additivity) {cite}`loewe1953problem`;
+    ZIP compares the smoothed combination (each row and column refitted with the partner's
+    effect as its bottom) with Bliss on the fitted single drugs {cite}`yadav2015zip`.
+
+    Parameters
+    ----------
+    data
+        Tidy table as from ``pk.data.load("drugcomb_synergyfinder")``: ``block_id``,
+        ``conc_row``, ``conc_col`` (optionally ``conc_3``), ``response`` in % inhibition.
+    method
+        One of :data:`METHODS`.
+    response_scale
+        ``"percent"`` (% inhibition) or ``"fraction"`` (0-1, converted to percent).
+    block_key
+        Column naming the blocks.
+    curve_fits
+        For ``"loewe"``/``"zip"``: optional ``{block_id: (fit_row, fit_col)}`` of
+        :class:`perturbkit.dose.DoseResponseFit` to use instead of fitting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block and dose combination: ``block_id``, ``conc_row``, ``conc_col``
+        (and ``conc_3`` when the block has a third drug), ``n_drugs`` (drugs present, int),
+        ``response`` (mean observed % inhibition), ``fitted`` (the response the score uses:
+        observed, or ZIP's smoothed surface), ``reference`` (expected), ``synergy``
+        (fitted - expected; 0 on the single-drug row and column), ``method``.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, incomplete dose grid, responses off the stated scale, negative doses.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> blocks = pk.data.simulate_combination(seed=0)
+    >>> table = pk.tl.synergy(blocks, method="bliss")
+    >>> (table.groupby("block_id", sort=False)["synergy"].mean() > 3).tolist()
+    [True, False, False]
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    checked = check_blocks(data, response_scale=response_scale, block_key=block_key)
+    frames = []
+    for block, sub in checked.groupby(block_key, sort=False):
+        keys = _dose_keys(sub)
+        surface = _mean_surface(sub, keys)
+        observed = surface.to_numpy()
+        if method in ("hsa", "bliss"):
+            ref, fitted = _reference_hsa_bliss(surface, keys, method), observed
+        else:
+            if len(keys) != 2:
+                raise ValueError(f"block {block!r}: {method} is implemented for two-drug blocks only")
+            from ._synergy_curves import reference_surface
+
+            fits = None if curve_fits is None else curve_fits.get(block)
+            ref, fitted = reference_surface(surface, method, fits=fits)
+        frame = surface.index.to_frame(index=False)
+        frame.insert(0, "block_id", block)
+        n_drugs = (frame[list(keys)].to_numpy() > 0).sum(axis=1)
+        frame["n_drugs"] = n_drugs.astype(np.int64)
+        frame["response"] = observed
+        frame["fitted"] = np.where(n_drugs >= 2, fitted, observed)
+        frame["reference"] = np.where(n_drugs >= 2, ref, observed)
+        frame["synergy"] = frame["fitted"] - frame["reference"]
+        frame["method"] = method
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    if block_key != "block_id":
+        out = out.rename(columns={"block_id": block_key})
+    return out
+
+
+def synergy_scores(
+    data: pd.DataFrame,
+    *,
+    methods: Sequence[str] = ("hsa", "bliss"),
+    response_scale: str = "percent",
+    block_key: str = "block_id",
+    curve_fits: dict | None = None,
+) -> pd.DataFrame:
+    """Summary synergy score per block and method: the mean synergy over the wells where
+    every drug of the block is present, as SynergyFinder summarises a block.
+
+    Parameters
+    ----------
+    data
+        Tidy combination table (see :func:`synergy`).
+    methods
+        Reference models to score (from :data:`METHODS`).
+    response_scale
+        ``"percent"`` or ``"fraction"``.
+    block_key
+        Column naming the blocks.
+    curve_fits
+        Passed to :func:`synergy` (Loewe/ZIP).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block: ``block_id``, the block's descriptive columns when present
+        (``set``, ``drug_row``, ``drug_col``, ``drug_3``, ``cell_line``), ``n_combinations``
+        (int) and one float column per method (percentage points; > 0 synergy, < 0
+        antagonism) plus ``<method>_max`` (the most synergistic well). Loewe and ZIP are
+        NaN for three-drug blocks.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> scores = pk.tl.synergy_scores(pk.data.simulate_combination(seed=0))
+    >>> (scores["bliss"] > 5).tolist()
+    [True, False, False]
+    """
+    keep = [c for c in ("set", "drug_row", "drug_col", "drug_3", "cell_line") if c in data.columns]
+    meta = data.groupby(block_key, sort=False)[keep].first() if keep else None
+    parts = []
+    for m in methods:
+        if m in ("loewe", "zip") and "conc_3" in data.columns:
+            three = data.groupby(block_key, sort=False)["conc_3"].transform("max") > 0
+            two = data[~three]
+        else:
+            two = data
+        tab = synergy(two, method=m, response_scale=response_scale, block_key=block_key, curve_fits=curve_fits)
+        full = tab.groupby(block_key, sort=False)["n_drugs"].transform("max")
+        combo = tab[tab["n_drugs"] == full]
+        agg = combo.groupby(block_key, sort=False)["synergy"].agg(["mean", "max", "size"])
+        parts.append(agg.rename(columns={"mean": m, "max": f"{m}_max", "size": "n_combinations"}))
+    order = pd.unique(data[block_key])
+    parts = [p.reindex(order) for p in parts]
+    n_comb = pd.concat([p["n_combinations"] for p in parts], axis=1).max(axis=1)
+    out = pd.concat([p.drop(columns="n_combinations") for p in parts], axis=1)
+    out.insert(0, "n_combinations", n_comb.astype(np.int64))
+    if meta is not None:
+        out = meta.join(out, how="right")
+    return out.reset_index()

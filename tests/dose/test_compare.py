@@ -1,0 +1,46 @@
+"""AIC model comparison, per-group fits and the potency table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import perturbkit as pk
+
+
+def test_compare_models_picks_the_generating_family():
+    d = pk.data.simulate_dose_table(model="LL.3", params={"b": 2.0, "d": 5.0, "e": 2.0},
+                                    doses=np.geomspace(0.1, 50, 9), n_rep=4, noise_sd=0.1, seed=0)
+    table = pk.dose.compare_models(d["dose"], d["response"], models=["LL.2", "LL.3", "LL.4", "W1.4"])
+    assert list(table.columns[:5]) == ["converged", "n_params", "loglik", "aic", "delta_aic"]
+    assert table["delta_aic"].min() == 0
+    # the generating model (or its superset with one more parameter) is within 2 AIC of the best
+    assert table.loc["LL.3", "delta_aic"] < 2
+    assert table.loc["LL.2", "delta_aic"] > 10  # d = 1 is wrong for these data
+    best = pk.dose.fit_best(d["dose"], d["response"], models=["LL.2", "LL.3", "LL.4", "W1.4"])
+    assert best.aic == pytest.approx(table["aic"].min())
+
+
+def test_fit_groups_recovers_planted_ec50s():
+    d = pk.data.simulate_dose_table(n_groups=3, ec50_fold=4.0, noise_sd=0.1, n_rep=4,
+                                    doses=(0, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128), seed=2)
+    fits = pk.dose.fit_groups(d, response="response", groupby="perturbation", model="LL.4")
+    table = pk.dose.potency_table(fits, absolute=4.0)
+    truth = d.attrs["truth"]["e"]
+    # planted EC50s recovered within 15 %
+    np.testing.assert_allclose(table.loc[truth.index, "ed"], truth, rtol=0.15)
+    assert {"ed_lower", "ed_upper", "abs_dose", "abs_reached", "lack_of_fit_p"} <= set(table.columns)
+    assert (table["ed_lower"] < truth).all() and (truth < table["ed_upper"]).all()
+
+
+def test_fit_groups_missing_column():
+    d = pk.data.simulate_dose_table(seed=0)
+    with pytest.raises(KeyError, match="no column"):
+        pk.dose.fit_groups(d, response="viability")
+
+
+def test_models_with_too_many_parameters_are_skipped():
+    x = np.repeat([0.0, 1.0, 10.0], 3)
+    y = np.array([1, 1.02, 0.98, 0.6, 0.62, 0.58, 0.1, 0.12, 0.08])
+    table = pk.dose.compare_models(x, y, models=["LL.2", "LL.3", "LL.4"])
+    assert "LL.4" not in table.index and "LL.3" in table.index
