@@ -26,9 +26,11 @@ from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
 from ._simulate_signatures import simulate_signature_screen as simulate_signature_screen
 from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
 from ._simulate_resistance import simulate_resistance as simulate_resistance
+from ._simulate_screen import simulate_combinations as simulate_combinations
 from ._simulate_screen import simulate_screen as simulate_screen
 from ._simulate_tissue import simulate_tissue as simulate_tissue
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
+from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
 
 list = list_datasets  # noqa: A001 - `pk.data.list()` is the documented spelling
 
@@ -37,6 +39,7 @@ __all__ = [
     "simulate_dose_table",
     "simulate_tissue",
     "simulate_perturbation",
+    "simulate_perturbation_library",
     "CONTROL",
     "SCHEMA",
     "DataUnavailableError",
@@ -54,6 +57,7 @@ __all__ = [
     "mirror_dir",
     "used_datasets",
     "simulate_screen",
+    "simulate_combinations",
 ]
 __all__ += ["simulate_combination", "simulate_pooled_screen"]
 __all__ += ["simulate_signature_screen"]

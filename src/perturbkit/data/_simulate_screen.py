@@ -7,7 +7,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
-__all__ = ["simulate_screen"]
+__all__ = ["simulate_combinations", "simulate_screen"]
 
 NON_TARGETING = "non-targeting"
 
@@ -29,6 +29,7 @@ def simulate_screen(
     n_effect_genes: int = 10,
     effect_size: float = 1.0,
     n_programs: int = 2,
+    program_noise: float = 0.0,
     n_replicates: int = 3,
     mean_library: float = 3000.0,
     dispersion: float = 5.0,
@@ -73,6 +74,10 @@ def simulate_screen(
         Genes per program (and per target) and their log effect scale.
     n_programs
         Targets are split round-robin into this many shared programs.
+    program_noise
+        SD of a per-cell activity of each program, present in every cell (controls too):
+        the program's genes and its targets' own mRNA vary together with it, so a
+        regulatory network can be learnt from unperturbed cells (0: no such variation).
     n_replicates, mean_library, dispersion
         Replicate batches, mean gene UMIs per cell, NB size of gene counts.
     seed
@@ -161,6 +166,15 @@ def simulate_screen(
         cell_target.append("none" if not tset else (tset.pop() if len(tset) == 1 else "multiple"))
         captured_list.append(";".join(caught))
 
+    if program_noise > 0:
+        for p, genes_p in program_genes.items():
+            activity = rng.normal(0, program_noise, n_cells)
+            members = np.flatnonzero(programs == p)
+            pattern = program_sign[p] * effect_size
+            # consistent with the knockouts: a target's knockout moves its program genes by
+            # +pattern, so in unperturbed cells more target mRNA goes with -pattern
+            log_effect[:, genes_p] -= activity[:, None] * pattern[None, :]
+            log_effect[:, members] += activity[:, None]
     replicate = rng.integers(0, n_replicates, n_cells)
     rep_shift = rng.normal(0, 0.15, (n_replicates, n_genes))
     base = rng.lognormal(np.log(mean_library / n_genes), 1.0, n_genes)
@@ -196,4 +210,123 @@ def simulate_screen(
         "programs": pd.Series(programs, index=pd.Index(targets, name="target"), name="program"),
     }
     adata.uns["simulation"] = {"kind": "screen", "seed": seed, "moi": moi, "capture": capture, "ambient": ambient}
+    return adata
+
+
+def simulate_combinations(
+    n_genes: int = 200,
+    *,
+    module_kinds: tuple[str, ...] = ("buffering", "synergy", "additive", "buffering", "synergy"),
+    perts_per_module: int = 5,
+    interaction: float = 0.6,
+    n_cells: int = 100,
+    noise: float = 0.5,
+    p_within: float = 0.3,
+    p_between: float = 0.005,
+    seed: int = 0,
+) -> AnnData:
+    """Mean expression profiles of single and double perturbations with planted interactions.
+
+    Genes fall into modules (one per entry of ``module_kinds``; the rest are background),
+    connected in a gene-gene graph (edge probability ``p_within`` inside a module,
+    ``p_between`` across). Each perturbation targets a gene of one module and shifts that
+    module's genes (log scale). A double perturbation is the sum of its singles, except for
+    two perturbations of the same module, where the module's genes move by
+    ``(1 + interaction)`` times the sum (``"synergy"``), ``(1 - interaction)`` times it
+    (``"buffering"``, e.g. redundant genes) or exactly the sum (``"additive"``). Profiles are
+    condition means over ``n_cells`` cells: Gaussian noise of sd ``noise / sqrt(n_cells)``.
+
+    Parameters
+    ----------
+    n_genes
+        Genes in the panel.
+    module_kinds
+        Interaction kind of each module: ``"synergy"``, ``"buffering"`` or ``"additive"``.
+    perts_per_module
+        Perturbations per module; every within- and across-module pair is a double.
+    interaction
+        Strength of synergy / buffering (0 = all additive).
+    n_cells, noise
+        Cells per condition and per-cell noise (log units).
+    p_within, p_between
+        Edge probabilities of the gene graph.
+    seed
+        Random seed.
+
+    Returns
+    -------
+    AnnData
+        Conditions x genes: ``X`` = mean log expression shift against control (the control
+        row is noise around 0). ``obs["perturbation"]`` (``"control"``, ``"P0"``,
+        ``"P0+P3"``...), ``obs["n_perturbations"]``. ``uns["gene_graph"]``: edges
+        (``source``, ``target``); ``uns["perturbation_genes"]``: perturbation -> target
+        gene; ``uns["truth"]``: ``"pairs"`` (DataFrame per double: ``kind`` planted,
+        ``module`` or -1 across modules) and ``"effects"`` (noise-free profiles).
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> combo = pk.data.simulate_combinations(n_genes=100, seed=0)
+    >>> combo.uns["truth"]["pairs"]["kind"].value_counts().to_dict()["additive"] > 0
+    True
+    """
+    bad = sorted(set(module_kinds) - {"synergy", "buffering", "additive"})
+    if bad:
+        raise ValueError(f"module kinds must be 'synergy', 'buffering' or 'additive', got {bad}")
+    n_mod = len(module_kinds)
+    mod_size = n_genes // (n_mod + 1)
+    if mod_size < perts_per_module + 2:
+        raise ValueError(f"n_genes={n_genes} too small for {n_mod} modules of >= {perts_per_module + 2} genes")
+    rng = np.random.default_rng(seed)
+    genes = [f"G{i}" for i in range(n_genes)]
+    module = np.full(n_genes, -1)
+    for m in range(n_mod):
+        module[m * mod_size:(m + 1) * mod_size] = m
+    same = (module[:, None] == module[None, :]) & (module[:, None] >= 0)
+    prob = np.where(same, p_within, p_between)
+    adj = np.triu(rng.random((n_genes, n_genes)) < prob, 1)
+    src, dst = np.nonzero(adj)
+    graph = pd.DataFrame({"source": [genes[i] for i in src], "target": [genes[j] for j in dst]})
+
+    perts, pert_gene, pert_mod, single = [], {}, {}, {}
+    for m in range(n_mod):
+        members = np.flatnonzero(module == m)
+        for k in range(perts_per_module):
+            name = f"P{len(perts)}"
+            perts.append(name)
+            tgene = members[k]
+            pert_gene[name], pert_mod[name] = genes[tgene], m
+            eff = np.zeros(n_genes)
+            hit = rng.choice(members, size=max(2, members.size // 2), replace=False)
+            eff[hit] = rng.normal(0, 1.0, hit.size)
+            eff[tgene] = -1.5
+            eff += rng.normal(0, 0.02, n_genes)  # faint transcriptome-wide ripple
+            single[name] = eff
+    profiles = {"control": np.zeros(n_genes), **single}
+    rows = []
+    for i, a in enumerate(perts):
+        for b in perts[i + 1:]:
+            base = single[a] + single[b]
+            if pert_mod[a] == pert_mod[b]:
+                m = pert_mod[a]
+                kind = module_kinds[m]
+                factor = {"synergy": 1 + interaction, "buffering": 1 - interaction, "additive": 1.0}[kind]
+                prof = base.copy()
+                prof[module == m] *= factor
+            else:
+                m, kind, prof = -1, "additive", base
+            profiles[f"{a}+{b}"] = prof
+            rows.append({"pair": f"{a}+{b}", "kind": kind, "module": m})
+    names = list(profiles)
+    truth = np.vstack([profiles[n] for n in names])
+    x = truth + rng.normal(0, noise / np.sqrt(n_cells), truth.shape)
+    obs = pd.DataFrame({"perturbation": names, "n_perturbations": [0 if n == "control" else n.count("+") + 1
+                                                                    for n in names]},
+                       index=pd.Index(names, name="condition"))
+    adata = AnnData(X=x, obs=obs, var=pd.DataFrame(index=pd.Index(genes, name="gene")))
+    adata.uns["gene_graph"] = graph
+    adata.uns["perturbation_genes"] = pert_gene
+    adata.uns["truth"] = {"pairs": pd.DataFrame(rows).set_index("pair"),
+                          "effects": pd.DataFrame(truth, index=names, columns=genes)}
+    adata.uns["simulation"] = {"kind": "combinations", "seed": seed, "interaction": interaction}
     return adata

@@ -20,6 +20,9 @@ from ._compare import potency_table as potency_table
 from ._fit import ConvergenceWarning as ConvergenceWarning
 from ._fit import DoseResponseFit as DoseResponseFit
 from ._fit import fit_curve as fit_curve
+from ._many import curve_auc as curve_auc
+from ._many import fit_many as fit_many
+from ._many import partial_pooling as partial_pooling
 from ._models import MODELS as MODELS
 from ._models import Model as Model
 from ._models import get_model as get_model
@@ -33,6 +36,9 @@ __all__ = [
     "Model",
     "compare_models",
     "compare_with_scipy",
+    "curve_auc",
+    "fit_many",
+    "partial_pooling",
     "fit_best",
     "fit_curve",
     "fit_curves",

@@ -11,14 +11,27 @@ import pandas as pd
 from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import expit
 
-from ._batch import _LOG0, _collapse, batch_start, fit_curves
+from ._batch import _LOG0, _collapse, batch_start, canonical, fit_curves
 from ._models import get_model
 
 __all__ = ["compare_with_scipy"]
 
 
+class _RunAway(Exception):
+    pass
+
+
 def _ll4(lx, b, c, d, le):
     return c + (d - c) * expit(-b * (lx - le))
+
+
+def _guarded(lo: float, hi: float):
+    def f(lx, b, c, d, le):
+        if not lo < le < hi:
+            raise _RunAway
+        return _ll4(lx, b, c, d, le)
+
+    return f
 
 
 def _ll4_jac(lx, b, c, d, le):
@@ -43,6 +56,7 @@ def compare_with_scipy(
     ftol: float = 1.49012e-08,
     xtol: float = 1.49012e-08,
     maxfev: int = 500,
+    abandon_runaway: bool = False,
 ) -> dict:
     """Time and compare :func:`fit_curves` (LL.4) with a ``curve_fit`` loop on the same curves.
 
@@ -59,8 +73,9 @@ def compare_with_scipy(
     -------
     dict
         ``n_curves``, ``seconds_batched``, ``seconds_scipy``, ``speedup``,
-        ``converged_batched``/``converged_scipy`` and ``valid_batched``/``valid_scipy``
-        (fractions), ``both_valid`` (count), ``max_rel_diff`` (over b, d, e of curves valid
+        ``converged_batched``/``converged_scipy`` (optimiser stopped by its tolerances),
+        ``abandoned_batched``/``abandoned_scipy`` (run-aways stopped early), and
+        ``valid_batched``/``valid_scipy`` (fractions), ``both_valid`` (count), ``max_rel_diff`` (over b, d, e of curves valid
         in both), ``frac_rel_diff_below_1e-4``, ``rss_ratio_p99`` (99th percentile of
         batched RSS / scipy RSS on those curves) and ``table`` (per-curve DataFrame).
     """
@@ -70,7 +85,7 @@ def compare_with_scipy(
     w = np.asarray(weights, float)
     t0 = time.perf_counter()
     batched = fit_curves(x, y, m, weights=w, ftol=ftol, xtol=xtol, max_iter=maxfev, retry=False,
-                         abandon_runaway=False)
+                         abandon_runaway=abandon_runaway)
     t_batch = time.perf_counter() - t0
     # scipy gets the same (collapsed) curves: replicate doses as one weighted point
     xc, yc, wc, within = _collapse(x, y, w)
@@ -79,6 +94,7 @@ def compare_with_scipy(
     conv_sp = np.zeros(len(y), bool)
     jtj_ok = np.zeros(len(y), bool)
     rss_sp = np.full(len(y), np.nan)
+    runaway_sp = np.zeros(len(y), bool)
     with np.errstate(divide="ignore"):
         lx_all = np.where(xc > 0, np.log(np.where(xc > 0, xc, 1.0)), _LOG0)
     t0 = time.perf_counter()
@@ -90,10 +106,15 @@ def compare_with_scipy(
             lx, yi, sigma = lx_all[i, keep], yc[i, keep], 1.0 / np.sqrt(wc[i, keep])
             p0 = start[i].copy()
             p0[3] = np.log(p0[3])
+            pos = lx[lx > _LOG0]
+            fn = _guarded(pos.min() - np.log(1e6), pos.max() + np.log(1e6)) if abandon_runaway else _ll4
             try:
-                popt, _ = curve_fit(_ll4, lx, yi, p0=p0, sigma=sigma, jac=_ll4_jac, ftol=ftol, xtol=xtol,
+                popt, _ = curve_fit(fn, lx, yi, p0=p0, sigma=sigma, jac=_ll4_jac, ftol=ftol, xtol=xtol,
                                     maxfev=maxfev)
             except (RuntimeError, ValueError):
+                continue
+            except _RunAway:
+                runaway_sp[i] = True
                 continue
             conv_sp[i] = True
             theta_sp[i] = [popt[0], popt[1], popt[2], np.exp(popt[3])]
@@ -105,11 +126,13 @@ def compare_with_scipy(
                 jtj_ok[i] = eig[0] > 1e-10 * max(abs(eig[-1]), 1e-300)
             rss_sp[i] = float(np.sum(((_ll4(lx, *popt) - yi) / sigma) ** 2)) + within[i]
     t_scipy = time.perf_counter() - t0
+    theta_sp = canonical(m, theta_sp)
     valid_sp = conv_sp & _valid(theta_sp, xc, wc, jtj_ok)
     # the batched fitter's own verdicts: status > 0 is converged and valid; -1/-2 are
     # optimiser-converged curves that failed the validity checks
     status = batched["status"].to_numpy()
-    conv_b = np.isin(status, [1, 2, 3, -1, -2])
+    # "converged" = the optimiser stopped by ftol/xtol (abandoned run-aways count as failures)
+    conv_b = np.isin(status, [1, 2, 3, -2]) | ((status == -1) & ~abandon_runaway)
     valid_b = status > 0
     both = valid_b & valid_sp
     theta_b = batched[["b", "c", "d", "e"]].to_numpy()
@@ -130,12 +153,18 @@ def compare_with_scipy(
         "speedup": t_scipy / t_batch,
         "converged_batched": float(conv_b.mean()),
         "converged_scipy": float(conv_sp.mean()),
+        "abandoned_scipy": float(runaway_sp.mean()),
+        "abandoned_batched": float(((status == -1) & abandon_runaway).mean()),
         "valid_batched": float(valid_b.mean()),
         "valid_scipy": float(valid_sp.mean()),
         "both_valid": int(both.sum()),
         "max_rel_diff": float(worst.max()) if worst.size else float("nan"),
         "median_rel_diff": float(np.median(worst)) if worst.size else float("nan"),
         "frac_rel_diff_below_1e-4": float((worst < 1e-4).mean()) if worst.size else float("nan"),
+        "frac_rel_diff_below_1e-2": float((worst < 1e-2).mean()) if worst.size else float("nan"),
+        "p99_rel_diff": float(np.quantile(worst, 0.99)) if worst.size else float("nan"),
+        "frac_same_rss": float((np.abs(rss_ratio - 1) < 1e-6).mean()) if rss_ratio.size else float("nan"),
+        "frac_batched_lower_rss": float((rss_ratio < 1 - 1e-6).mean()) if rss_ratio.size else float("nan"),
         "rss_ratio_p99": float(np.quantile(rss_ratio, 0.99)) if rss_ratio.size else float("nan"),
         "table": table,
     }

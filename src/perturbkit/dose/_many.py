@@ -112,7 +112,10 @@ def fit_many(
                         np.where(np.isfinite(hi), hi, 1.0))
     del ie
     conv = res["converged"].to_numpy()
-    out = (uniques.to_frame(index=False) if len(keys) > 1 else pd.DataFrame({keys[0]: uniques}))
+    if len(keys) > 1:
+        out = pd.DataFrame(list(uniques), columns=keys)
+    else:
+        out = pd.DataFrame({keys[0]: np.asarray(uniques)})
     out = pd.concat([out, res.reset_index(drop=True)], axis=1)
     out["n_wells"] = counts
     out["min_dose"] = lo

@@ -3,3 +3,4 @@
 # One line per public function: `from ._module import name as name` (explicit re-export).
 from ._pseudobulk import pseudobulk as pseudobulk
 from ._spatial import nhood_enrichment as nhood_enrichment
+from ._dose_curves import dose_curves as dose_curves

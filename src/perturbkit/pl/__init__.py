@@ -12,3 +12,4 @@ from ._calibration import qq as qq
 from ._mixscape import mixscape as mixscape
 from ._dose_response import feature_curves as feature_curves
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano
+from ._resistant_subpopulation import resistance_curves as resistance_curves

@@ -77,6 +77,18 @@ def ks_score(signature: pd.Series, genes: Sequence[str]) -> float:
     """CMap's Kolmogorov-Smirnov enrichment of ``genes`` in a signature ranked from most up
     to most down: positive when the genes sit at the top, negative at the bottom.
 
+    Parameters
+    ----------
+    signature
+        One compound's values per gene.
+    genes
+        The gene set (genes not in ``signature`` are ignored).
+
+    Returns
+    -------
+    float
+        The signed KS statistic in [-1, 1] (``a`` if ``a > b`` else ``-b``, as in CMap).
+
     Examples
     --------
     >>> import pandas as pd

@@ -162,7 +162,11 @@ def dose_response(
         change from control at the highest dose, in response units); ``ed50``; ``bmd``,
         ``bmdl``, ``bmdu`` (NaN when the curve never departs by the BMR), ``bmd_in_range``
         (within the tested doses); ``responsive`` (converged, q < ``fdr``, BMD in range and
-        BMDU/BMDL < 40). Non-converged curves carry NaN numbers and ``responsive=False``.
+        BMDU/BMDL < 40); ``below_range`` (the fit failed because the response is already
+        complete at the lowest dose: e heads below the doses, every treated well lies beyond
+        the BMR on one side and a Welch test of treated vs control wells passes the FDR) with
+        ``bmd_upper_bound`` (the lowest dose). Non-converged curves carry NaN parameters and
+        ``responsive=False``.
 
     References
     ----------
@@ -245,6 +249,30 @@ def dose_response(
     table["responsive"] = (
         table["bmd_in_range"] & (qval < fdr) & (bmdu / bmdl < 40)
     ).fillna(False).astype(bool)
+    # Curves whose fit failed because the response is already complete at the lowest dose
+    # (e heading below the tested range) are the most potent, not the least: test treated
+    # against control wells directly and flag them, with BMD only bounded ("< lowest dose").
+    treated = (x > 0) & (w > 0)
+    controls = (x == 0) & (w > 0)
+    with np.errstate(all="ignore"):
+        n1, n0 = treated.sum(1), controls.sum(1)
+        m1 = (y * treated).sum(1) / n1
+        m0 = (y * controls).sum(1) / n0
+        v1 = (((y - m1[:, None]) ** 2) * treated).sum(1) / (n1 - 1)
+        v0 = (((y - m0[:, None]) ** 2) * controls).sum(1) / (n0 - 1)
+        tstat = (m1 - m0) / np.sqrt(v1 / n1 + v0 / n0)
+        dfw = (v1 / n1 + v0 / n0) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v0 / n0) ** 2 / (n0 - 1))
+        p_shift = 2 * stats.t.sf(np.abs(tstat), dfw)
+        # every treated well beyond the BMR, on the same side
+        low1 = np.where(treated, y, np.inf).min(1)
+        high1 = np.where(treated, y, -np.inf).max(1)
+        beyond = np.where(m1 < m0, high1 < m0 - bmr, low1 > m0 + bmr)
+    cand = ~conv & (res["e_side"].to_numpy() == -1) & beyond
+    q_shift = np.full(len(table), np.nan)
+    q_shift[cand] = _bh(p_shift[cand]) if cand.any() else q_shift[cand]
+    table["below_range"] = cand & (q_shift < fdr)
+    table["bmd_upper_bound"] = np.where(table["below_range"], pos_min, np.nan)
+    table.loc[table["below_range"], "direction"] = np.sign(m1 - m0)[table["below_range"].to_numpy()].astype(int)
     del full
     table.attrs["model"] = m.name
     return table
@@ -277,7 +305,9 @@ def dose_potency(
     Returns
     -------
     DataFrame
-        Per group: ``n_curves``, ``n_converged``, ``n_responsive``, ``median_bmd``,
+        Per group: ``n_curves``, ``n_converged``, ``n_below_range``, ``n_responsive``
+        (responsive curves plus those responding below the tested range, which enter the
+        BMD summaries at the lowest dose, an upper bound), ``median_bmd``,
         ``bmd_p25`` (25th percentile), ``tpod`` (``nth_gene``-th lowest BMD), ``rank`` (1 =
         most potent by ``tpod``; NaN for groups with fewer than ``nth_gene`` responsive
         genes, which are too weak to rank). With ``gene_sets``: ``group``, ``gene_set``, ``n_measured``,
@@ -287,12 +317,15 @@ def dose_potency(
     if gene_sets is None:
         rows = []
         for g, sub in table.groupby("group", sort=False):
-            r = sub.loc[sub["responsive"], "bmd"].sort_values()
+            below = sub["below_range"] if "below_range" in sub else pd.Series(False, index=sub.index)
+            # genes responding below the tested range enter with their bound (lowest dose)
+            r = pd.concat([sub.loc[sub["responsive"], "bmd"], sub.loc[below, "bmd_upper_bound"]]).sort_values()
             rows.append(
                 {
                     "group": g,
                     "n_curves": len(sub),
                     "n_converged": int(sub["converged"].sum()),
+                    "n_below_range": int(below.sum()),
                     "n_responsive": int(r.size),
                     "median_bmd": float(r.median()) if r.size >= min_genes else np.nan,
                     "bmd_p25": float(r.quantile(0.25)) if r.size >= min_genes else np.nan,
@@ -309,13 +342,15 @@ def dose_potency(
     for g, sub in table.groupby("group", sort=False):
         sub = sub.set_index("feature")
         universe = set(sub.index)
-        hits = set(sub.index[sub["responsive"].to_numpy()])
+        below = sub["below_range"].to_numpy() if "below_range" in sub else np.zeros(len(sub), bool)
+        hits = set(sub.index[sub["responsive"].to_numpy() | below])
+        bmd_all = sub["bmd"].where(sub["responsive"], sub.get("bmd_upper_bound", np.nan))
         for name, members in gene_sets.groupby("source"):
             genes = sorted(set(members["target"]) & universe)
             if not genes:
                 continue
             inset = [gg for gg in genes if gg in hits]
-            bmds = sub.loc[inset, "bmd"]
+            bmds = bmd_all.loc[inset]
             p = stats.hypergeom.sf(len(inset) - 1, len(universe), len(hits), len(genes)) if hits else 1.0
             rows.append(
                 {
@@ -343,14 +378,16 @@ def gene_set_scores(
     copy: bool = False,
 ) -> AnnData | None:
     """Score each observation on each gene set: the mean z-score of the set's genes, with
-    genes standardised against the control observations.
+    genes standardised against the control observations. With a ``weight`` column (e.g.
+    +1/-1 for genes going up/down with dose) the score is the weighted mean, so a signed
+    signature scores positive when the cell moves the way the signature does.
 
     Parameters
     ----------
     adata
         Observations x genes (log-scale expression).
     gene_sets
-        Tidy ``source``/``target`` table (set, gene).
+        Tidy ``source``/``target`` table (set, gene), optionally ``weight``.
     groupby, control
         Where the control observations are (the reference of the z-scores).
     layer
@@ -391,12 +428,16 @@ def gene_set_scores(
     z = (values - mu) / sd
     index = {g: i for i, g in enumerate(adata.var_names)}
     scores, sizes = {}, {}
+    weighted = "weight" in gene_sets.columns
     for name, members in gene_sets.groupby("source"):
-        cols = [index[g] for g in members["target"] if g in index]
-        cols = [c for c in cols if np.isfinite(sd[c])]
-        if len(cols) < min_size:
+        keep = [(index[g], wt) for g, wt in zip(members["target"],
+                members["weight"] if weighted else np.ones(len(members)), strict=True)
+                if g in index and np.isfinite(sd[index[g]])]
+        if len(keep) < min_size:
             continue
-        scores[name] = z[:, cols].mean(1)
+        cols = [c for c, _ in keep]
+        wts = np.array([wt for _, wt in keep], float)
+        scores[name] = (z[:, cols] * wts).sum(1) / np.abs(wts).sum()
         sizes[name] = len(cols)
     if not scores:
         raise ValueError(f"no gene set has at least {min_size} genes among adata.var_names")

@@ -86,7 +86,6 @@ def perturbation_signature(
     >>> adata.layers["perturbation_signature"].shape
     (400, 30)
     """
-    from sklearn.decomposition import PCA
     from sklearn.neighbors import NearestNeighbors
 
     check_adata(adata)
@@ -97,7 +96,11 @@ def perturbation_signature(
     sd = y.std(0)
     z = (y - y.mean(0)) / np.where(sd > 0, sd, 1.0)
     n_comp = int(min(n_pcs, z.shape[1] - 1, z.shape[0] - 1))
-    emb = PCA(n_components=n_comp, svd_solver="full").fit_transform(z)
+    # PCA through the genes x genes covariance: panels are small, cells are many
+    evals, evecs = np.linalg.eigh(z.T @ z / z.shape[0])
+    vecs = evecs[:, np.argsort(evals)[::-1][:n_comp]]
+    vecs *= np.sign(vecs[np.abs(vecs).argmax(0), np.arange(n_comp)])  # deterministic signs
+    emb = z @ vecs
     is_ctrl = adata.obs[groupby].astype(str).to_numpy() == str(control)
     splits = adata.obs[split_by].astype(str).to_numpy() if split_by is not None else np.zeros(adata.n_obs, dtype=str)
     sig = np.empty_like(y, dtype=np.float32)

@@ -331,12 +331,15 @@ def rra(
     if "lfc" in sgrnas.columns:
         frame["lfc"] = sgrnas["lfc"].to_numpy(dtype=float)
     groups = frame.groupby("gene", sort=True)
-    genes = list(groups.groups)
-    sizes = groups.size().loc[genes].to_numpy()
-    width = int(sizes.max())
-    mat = np.full((len(genes), width), np.nan)
-    for i, (_, sub) in enumerate(groups):
-        mat[i, : len(sub)] = np.sort(sub["pct"].to_numpy())
+    codes, uniq = pd.factorize(frame["gene"], sort=True)
+    genes = list(uniq)
+    sizes = np.bincount(codes, minlength=len(genes))
+    # gene x guide matrix of sorted percentiles (NaN-padded), without a per-gene loop
+    srt = np.lexsort((pct, codes))
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    within = np.arange(n_total) - np.repeat(starts, sizes)
+    mat = np.full((len(genes), int(sizes.max())), np.nan)
+    mat[codes[srt], within] = pct[srt]
     rho = _rho(mat, alpha)
 
     rng = np.random.default_rng(seed)
@@ -351,7 +354,7 @@ def rra(
             "gene": genes,
             "n_sgrna": sizes.astype(np.int64),
             "good_sgrna": np.sum(mat <= alpha, axis=1).astype(np.int64),
-            "lfc": groups["lfc"].median().loc[genes].to_numpy() if "lfc" in frame else np.nan,
+            "lfc": groups["lfc"].median().reindex(genes).to_numpy() if "lfc" in frame else np.nan,
             "rho": rho,
             "p": pval,
             "fdr": stats.false_discovery_control(pval, method="bh"),

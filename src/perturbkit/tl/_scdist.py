@@ -184,7 +184,7 @@ def scdist(
             )
         x = x_all[idx]
         k = int(min(n_comps, x.shape[0] - 1, x.shape[1]))
-        z = PCA(n_components=k, random_state=seed).fit_transform(x)
+        z = PCA(n_components=k, svd_solver="full").fit_transform(x)
         cols = [np.ones(len(idx))]
         for cov in covariates:
             levels = pd.Categorical(obs[cov].astype(str))

@@ -15,7 +15,9 @@ Returns one tidy table, one row per well (replicates kept as separate rows):
 ``response``    % inhibition (0 = as untreated, 100 = no viable cells). Mathews Griner and
                 NCATS record % viability (SynergyFinder reads them with
                 ``data_type = "viability"``), converted here as 100 - viability
-``cell_line``   cell line (``"unknown"`` for Mathews Griner: not recorded in the table)
+``cell_line``   cell line (Mathews Griner: ``"TMD8"``, an ABC-DLBCL line, which the table
+                does not record; SynergyFinder's vignette names it; NCATS:
+                ``"P. falciparum"``, the malaria parasite)
 ``replicate``   replicate number within a dose combination (1, 2, ...)
 ==============  ==================================================================
 """
@@ -54,7 +56,7 @@ def _tidy(raw: pd.DataFrame, name: str) -> pd.DataFrame:
         out = pd.DataFrame({
             "drug_row": raw["drug_row"], "drug_col": raw["drug_col"],
             "conc_row": raw["conc_r"], "conc_col": raw["conc_c"],
-            "conc_unit": units.pop(), "cell_line": "unknown",
+            "conc_unit": units.pop(), "cell_line": "TMD8",  # named in SynergyFinder's vignette
         })
     else:
         out = pd.DataFrame({

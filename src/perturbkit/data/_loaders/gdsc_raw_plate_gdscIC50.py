@@ -36,9 +36,7 @@ def load(paths: dict[str, Path], *, drop_unused: bool = True) -> pd.DataFrame:
     >>> plates["COSMIC_ID"].nunique(), plates["DRUG_ID"].nunique()
     (739, 8)
     """
-    import pyreadr
-
-    raw = next(iter(pyreadr.read_r(str(paths["gdsc_example.rda"])).values()))
+    raw = _read_cached(Path(paths["gdsc_example.rda"]))
     if drop_unused:
         raw = raw[raw["TAG"].astype(str) != "UN-USED"]
     raw = raw.reset_index(drop=True)
@@ -48,4 +46,29 @@ def load(paths: dict[str, Path], *, drop_unused: bool = True) -> pd.DataFrame:
     raw["COSMIC_ID"] = pd.to_numeric(raw["COSMIC_ID"]).astype("int64")
     raw["CONC"] = pd.to_numeric(raw["CONC"], errors="coerce").astype(float)
     raw["INTENSITY"] = pd.to_numeric(raw["INTENSITY"], errors="coerce").astype(float)
+    return raw
+
+
+def _read_cached(path: Path) -> pd.DataFrame:
+    """Parse the .rda once (about 10 s) and keep a parquet copy beside the verified file,
+    named by the file's sha256 so that a changed file can never be served from it."""
+    import hashlib
+
+    import pyreadr
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cached = path.with_name(f"{path.stem}.{digest}.parquet")
+    try:
+        import pyarrow  # noqa: F401 - parquet engine; without it we simply parse every time
+    except ImportError:
+        return next(iter(pyreadr.read_r(str(path)).values()))
+    if cached.is_file():
+        return pd.read_parquet(cached)
+    raw = next(iter(pyreadr.read_r(str(path)).values()))
+    tmp = cached.with_suffix(".part")
+    try:
+        raw.to_parquet(tmp, index=False)
+        tmp.replace(cached)
+    except (OSError, ValueError, TypeError):
+        tmp.unlink(missing_ok=True)
     return raw

@@ -1,0 +1,164 @@
+"""Small torch models behind the response predictors: an scGen-style VAE (optionally
+conditional, as in trVAE) and a CPA-style compositional autoencoder. Private: used by
+:mod:`perturbkit.tl._response_prediction`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as err:  # pragma: no cover - torch is a core dependency
+        raise ImportError("the deep predictors need torch: pip install torch") from err
+    return torch
+
+
+def _mlp(torch, n_in: int, n_hidden: int, n_out: int):
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(n_in, n_hidden), nn.LayerNorm(n_hidden), nn.ReLU(),
+                         nn.Linear(n_hidden, n_out))
+
+
+class _Trainer:
+    """Seeded mini-batch training loop with a tqdm progress bar over epochs."""
+
+    def __init__(self, *, n_epochs: int, batch_size: int, lr: float, seed: int, progress: bool, desc: str):
+        self.n_epochs, self.batch_size, self.lr = n_epochs, batch_size, lr
+        self.seed, self.progress, self.desc = seed, progress, desc
+
+    def run(self, params, n: int, step) -> list[float]:
+        torch = _torch()
+        from tqdm.auto import tqdm
+
+        opt = torch.optim.Adam(params, lr=self.lr)
+        gen = torch.Generator().manual_seed(self.seed)
+        losses = []
+        for epoch in tqdm(range(self.n_epochs), desc=self.desc, disable=not self.progress, leave=False):
+            order = torch.randperm(n, generator=gen)
+            total = 0.0
+            for start in range(0, n, self.batch_size):
+                idx = order[start:start + self.batch_size]
+                loss = step(idx, epoch)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            losses.append(total / n)
+        return losses
+
+
+def fit_vae(
+    x: np.ndarray, cond: np.ndarray | None, *, latent_dim: int, hidden: int, n_epochs: int,
+    batch_size: int, lr: float, beta: float, seed: int, progress: bool, desc: str,
+):
+    """Train a Gaussian VAE on ``x`` (cells x genes); with ``cond`` (0/1 per cell) the encoder
+    and decoder both see the condition (a conditional VAE, the core of trVAE).
+
+    Returns ``(encode, decode, losses)``: ``encode(x, cond) -> latent means``,
+    ``decode(z, cond) -> expression``.
+    """
+    torch = _torch()
+    torch.manual_seed(seed)
+    n_c = 0 if cond is None else 1
+    enc = _mlp(torch, x.shape[1] + n_c, hidden, 2 * latent_dim)
+    dec = _mlp(torch, latent_dim + n_c, hidden, x.shape[1])
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    ct = None if cond is None else torch.as_tensor(cond, dtype=torch.float32)[:, None]
+
+    def with_c(a, c):
+        return a if c is None else torch.cat([a, c], 1)
+
+    def step(idx, epoch):
+        xb = xt[idx]
+        cb = None if ct is None else ct[idx]
+        mu, logvar = enc(with_c(xb, cb)).chunk(2, dim=1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        recon = dec(with_c(z, cb))
+        rec = ((recon - xb) ** 2).sum(1).mean()
+        kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
+        warm = min(1.0, (epoch + 1) / max(1, n_epochs // 4))  # KL warm-up
+        return rec + beta * warm * kl
+
+    losses = _Trainer(n_epochs=n_epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
+                      desc=desc).run(list(enc.parameters()) + list(dec.parameters()), len(x), step)
+    enc.eval()
+    dec.eval()
+
+    def encode(a: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+        with torch.no_grad():
+            at = torch.as_tensor(a, dtype=torch.float32)
+            cc = None if c is None else torch.as_tensor(c, dtype=torch.float32)[:, None]
+            return enc(with_c(at, cc)).chunk(2, dim=1)[0].numpy()
+
+    def decode(z: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+        with torch.no_grad():
+            zt = torch.as_tensor(z, dtype=torch.float32)
+            cc = None if c is None else torch.as_tensor(c, dtype=torch.float32)[:, None]
+            return dec(with_c(zt, cc)).numpy()
+
+    return encode, decode, losses
+
+
+def fit_cpa(
+    x: np.ndarray, pert: np.ndarray, cell_type: np.ndarray, *, latent_dim: int, hidden: int,
+    n_epochs: int, batch_size: int, lr: float, adv_weight: float, seed: int, progress: bool, desc: str,
+):
+    """CPA-style model: ``x -> basal z``; ``decoder(z + e_pert + e_celltype) -> x``.
+
+    An adversarial classifier (through a gradient-reversal layer) tries to read the
+    perturbation from the basal ``z``; the encoder learns to defeat it, so the perturbation
+    lives in its additive embedding ``e_pert`` and can be added to any cell's basal state.
+
+    Returns ``predict(x, cell_type_codes, pert) -> expression``, the perturbation
+    embeddings and the losses.
+    """
+    torch = _torch()
+    nn = torch.nn
+    torch.manual_seed(seed)
+    n_types = int(cell_type.max()) + 1
+    enc = _mlp(torch, x.shape[1], hidden, latent_dim)
+    dec = _mlp(torch, latent_dim, hidden, x.shape[1])
+    e_pert = nn.Embedding(2, latent_dim)
+    e_type = nn.Embedding(n_types, latent_dim)
+    adv = _mlp(torch, latent_dim, hidden // 2, 1)
+    with torch.no_grad():
+        e_pert.weight[0].zero_()  # control is the origin: no perturbation added
+
+    class _Reverse(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.view_as(a)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return -adv_weight * grad
+
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    pt = torch.as_tensor(pert, dtype=torch.long)
+    tt = torch.as_tensor(cell_type, dtype=torch.long)
+    bce = nn.BCEWithLogitsLoss()
+
+    def step(idx, epoch):
+        xb, pb, tb = xt[idx], pt[idx], tt[idx]
+        z = enc(xb)
+        recon = dec(z + e_pert(pb) * (pb[:, None] > 0) + e_type(tb))
+        rec = ((recon - xb) ** 2).sum(1).mean()
+        adv_loss = bce(adv(_Reverse.apply(z)).squeeze(1), pb.float())
+        return rec + adv_loss
+
+    params = [p for m in (enc, dec, e_pert, e_type, adv) for p in m.parameters()]
+    losses = _Trainer(n_epochs=n_epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
+                      desc=desc).run(params, len(x), step)
+    for m in (enc, dec):
+        m.eval()
+
+    def predict(a: np.ndarray, types: np.ndarray, p: int) -> np.ndarray:
+        with torch.no_grad():
+            z = enc(torch.as_tensor(a, dtype=torch.float32))
+            tcode = torch.as_tensor(types, dtype=torch.long)
+            pcode = torch.full((len(a),), p, dtype=torch.long)
+            return dec(z + e_pert(pcode) * (p > 0) + e_type(tcode)).numpy()
+
+    return predict, e_pert.weight.detach().numpy().copy(), losses

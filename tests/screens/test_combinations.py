@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import perturbkit as pk
+
+
+@pytest.fixture(scope="module")
+def combo():
+    return pk.data.simulate_combinations(n_genes=150, seed=0)
+
+
+def _split(combo, seed=0):
+    names = np.array(combo.uns["truth"]["pairs"].index)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(names)
+    return list(names[: len(names) // 2]), list(names[len(names) // 2:])
+
+
+def _errors(pred: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    err = pred.assign(additive=(pred["observed"] - pred["additive"]) ** 2,
+                      model=(pred["observed"] - pred["model"]) ** 2).groupby("pair")[["additive", "model"]].mean()
+    return err.join(pairs)
+
+
+def test_simulator_plants_interactions(combo) -> None:
+    pairs = combo.uns["truth"]["pairs"]
+    eff = combo.uns["truth"]["effects"]
+    assert set(pairs["kind"]) == {"additive", "synergy", "buffering"}
+    a, b = pairs[pairs["module"] == -1].index[0].split("+")
+    assert np.allclose(eff.loc[f"{a}+{b}"], eff.loc[a] + eff.loc[b])
+    syn = pairs[pairs["kind"] == "synergy"].index[0]
+    a, b = syn.split("+")
+    assert np.abs(eff.loc[syn]).sum() > np.abs(eff.loc[a] + eff.loc[b]).sum()
+    assert combo.obs.loc["control", "n_perturbations"] == 0
+
+
+def test_model_beats_additive_on_interacting_pairs(combo) -> None:
+    train, test = _split(combo)
+    pred = pk.tl.predict_combinations(combo, train=train, test=test)
+    err = _errors(pred, combo.uns["truth"]["pairs"])
+    inter = err[err["kind"] != "additive"]
+    assert (inter["model"] < inter["additive"]).mean() > 0.9
+    assert inter["model"].mean() < 0.3 * inter["additive"].mean()
+    add = err[err["kind"] == "additive"]
+    assert add["model"].mean() == pytest.approx(add["additive"].mean(), rel=0.1)  # nothing to gain
+    coefs = sorted(pred.attrs["coefficients"].values())
+    assert coefs[0] < -0.4 and coefs[-1] > 0.4  # buffering and synergy recovered
+
+
+def test_unseen_module_stays_additive(combo) -> None:
+    pairs = combo.uns["truth"]["pairs"]
+    held = pairs[pairs["module"] == 1].index  # a synergy module with no training pair
+    train = [p for p in pairs.index if p not in set(held)][::2]
+    pred = pk.tl.predict_combinations(combo, train=train, test=list(held))
+    assert np.allclose(pred["model"], pred["additive"])
+
+
+def test_bad_input(combo) -> None:
+    pairs = list(combo.uns["truth"]["pairs"].index)
+    with pytest.raises(ValueError, match="share pairs"):
+        pk.tl.predict_combinations(combo, train=pairs[:3], test=pairs[2:5])
+    with pytest.raises(ValueError, match="must be 'A\\+B'"):
+        pk.tl.predict_combinations(combo, train=["P0+P99"], test=pairs[:2])
+    with pytest.raises(ValueError, match="control label"):
+        pk.tl.predict_combinations(combo, train=pairs[:2], test=pairs[2:4], control="ctrl")
+    with pytest.raises(ValueError, match="module kinds"):
+        pk.data.simulate_combinations(module_kinds=("epistatic",))
+
+
+def test_deterministic(combo) -> None:
+    train, test = _split(combo, seed=1)
+    a = pk.tl.predict_combinations(combo, train=train, test=test)
+    b = pk.tl.predict_combinations(combo, train=train, test=test)
+    assert a.equals(b)
+
+
+def test_simulator_seeded() -> None:
+    a = pk.data.simulate_combinations(n_genes=100, seed=3)
+    b = pk.data.simulate_combinations(n_genes=100, seed=3)
+    c = pk.data.simulate_combinations(n_genes=100, seed=4)
+    assert np.array_equal(a.X, b.X) and not np.array_equal(a.X, c.X)
+    with pytest.raises(ValueError, match="too small"):
+        pk.data.simulate_combinations(n_genes=20)
