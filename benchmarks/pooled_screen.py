@@ -11,7 +11,10 @@ mageck2 is an optional extra (``pip install '.[benchmarks]'``); without it the s
 so and exits 0. To use a copy installed elsewhere, put its folder on PYTHONPATH and its
 ``bin`` folder on PATH (or set ``MAGECK2_BIN``).
 
-Usage: python benchmarks/pooled_screen.py [--out PATH]
+With ``--mle`` it also runs ``mageck2 mle`` with MAGeCK's design matrix (a few minutes) and
+compares the per-cell-line betas and standard errors with ``pk.tl.mageck_mle``.
+
+Usage: python benchmarks/pooled_screen.py [--mle] [--out PATH]
 """
 
 from __future__ import annotations
@@ -52,12 +55,13 @@ def _mageck2_bin() -> Path | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="_build/benchmarks/pooled_screen.json")
+    parser.add_argument("--mle", action="store_true", help="also compare MAGeCK-MLE (slow)")
     args = parser.parse_args()
     bindir = _mageck2_bin()
     if bindir is None:
         print("mageck2 (with its RRA binary) not found: pip install '.[benchmarks]'; skipped")
         return 0
-    paths = pk.data.fetch("pooled_crispr_mageck_leukemia", ["leukemia.new.csv"])
+    paths = pk.data.fetch("pooled_crispr_mageck_leukemia", ["leukemia.new.csv", "designmat.txt"])
     screen = pk.data.load("pooled_crispr_mageck_leukemia")
 
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -74,6 +78,19 @@ def main() -> int:
             return 1
         ref_genes = pd.read_csv(f"{tmp}/leuk.gene_summary.txt", sep="\t").set_index("id")
         ref_sg = pd.read_csv(f"{tmp}/leuk.sgrna_summary.txt", sep="\t").set_index("sgrna")
+        mle_ref, t_mle_ref = None, float("nan")
+        if args.mle:
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, str(bindir / "mageck2"), "mle", "-k", str(paths["leukemia.new.csv"]),
+                 "-d", str(paths["designmat.txt"]), "-n", f"{tmp}/mle", "--norm-method", "median"],
+                capture_output=True, text=True, env=env, cwd=tmp,
+            )
+            t_mle_ref = time.perf_counter() - t0
+            if proc.returncode != 0:
+                print(proc.stderr[-2000:])
+                return 1
+            mle_ref = pd.read_csv(f"{tmp}/mle.gene_summary.txt", sep="\t").set_index("Gene")
 
     t0 = time.perf_counter()
     pk.pp.normalize_screen(screen)
@@ -103,6 +120,20 @@ def main() -> int:
         "top10_mageck2": ref_genes.sort_values("neg|rank").index[:10].tolist(),
         "top10_perturbkit": ours.sort_values("neg_rank").index[:10].tolist(),
     }
+    if mle_ref is not None:
+        t0 = time.perf_counter()
+        mle = pk.tl.mageck_mle(screen)
+        result["seconds_mle_perturbkit"] = time.perf_counter() - t0
+        result["seconds_mle_mageck2"] = t_mle_ref
+        for cond in ("HL60", "KBM7"):
+            col = next(c for c in mle_ref.columns if c.startswith(cond) and c.endswith("|beta"))
+            ours_c = mle[mle.condition == cond].set_index("gene")
+            g = ours_c.index.intersection(mle_ref.index)
+            ref_se = mle_ref.loc[g, col] / mle_ref.loc[g, col.replace("|beta", "|z")]
+            result[f"mle_{cond}_spearman_beta"] = float(stats.spearmanr(ours_c.loc[g, "beta"], mle_ref.loc[g, col])[0])
+            result[f"mle_{cond}_top20_overlap"] = len(
+                set(ours_c.loc[g, "beta"].nsmallest(20).index) & set(mle_ref.loc[g, col].nsmallest(20).index)) / 20
+            result[f"mle_{cond}_median_se_ratio"] = float((ours_c.loc[g, "se"] / ref_se).median())
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))

@@ -62,3 +62,12 @@ def test_bad_input():
     mixed.loc[0, "perturbation"] = "treated"
     with pytest.raises(ValueError, match="several"):
         pk.tl.composition_test(mixed)
+
+
+def test_does_not_modify_and_deterministic():
+    c = _counts()
+    before = c.copy()
+    a = pk.tl.composition_test(c)
+    b = pk.tl.composition_test(c)
+    pd.testing.assert_frame_equal(c, before)
+    pd.testing.assert_frame_equal(a, b)

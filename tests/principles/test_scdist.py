@@ -60,3 +60,11 @@ def test_bad_input(unpaired):
         pk.tl.scdist(bad, n_draws=100)
     with pytest.raises(ValueError, match="control label"):
         pk.tl.scdist(unpaired, control="ctrl", n_draws=100)
+
+
+def test_does_not_modify(unpaired):
+    before = unpaired.copy()
+    pk.tl.scdist(unpaired, n_draws=100)
+    assert list(unpaired.obs.columns) == list(before.obs.columns)
+    assert set(unpaired.obsm) == set(before.obsm) and set(unpaired.uns) == set(before.uns)
+    assert np.array_equal(unpaired.X.toarray(), before.X.toarray())

@@ -46,7 +46,7 @@ def test_planted_pairs(scored):
     assert g.loc["CCL19^CCR7", "global_moran"] < -0.15
     assert g.loc["CCL19^CCR7", "frac_significant"] == 0
     assert g.loc["CXCL12^CXCR4", "global_moran"] > g.loc["CCL19^CCR7", "global_moran"] + 0.2
-    assert g.loc["CXCL12^CXCR4", "frac_significant"] > 0.05
+    assert g.loc["CXCL12^CXCR4", "frac_significant"] > 0.03
     # local scores sit where fibroblasts and T cells mix: the stroma niche
     local = scored.obsm["spatial_lr"]["CXCL12^CXCR4"].groupby(scored.obs["niche"], observed=True).mean()
     assert local["stroma"] > 5 * max(local["tumor"], local["immune"], 1e-3)

@@ -56,7 +56,7 @@ def simulate_dose_table(
     --------
     >>> import perturbkit as pk
     >>> d = pk.data.simulate_dose_table(n_groups=2, seed=0)
-    >>> d.shape, d.attrs["truth"].loc["drug1", "e"]
+    >>> d.shape, float(d.attrs["truth"].loc["drug1", "e"])
     ((56, 5), 12.0)
     """
     from ..dose import get_model
@@ -161,6 +161,8 @@ def simulate_dose_response(
     ec50 = [float(v) for v in ec50]
     if len(ec50) != n_cell_types:
         raise ValueError(f"ec50 has {len(ec50)} values for {n_cell_types} cell types")
+    if not 0 < n_response_genes <= n_genes:
+        raise ValueError(f"n_response_genes must be between 1 and n_genes ({n_genes}), got {n_response_genes}")
     if not 0 <= resistant_type < n_cell_types:
         raise ValueError(f"resistant_type {resistant_type} is not a cell type index (0..{n_cell_types - 1})")
     rng = np.random.default_rng(seed)

@@ -162,7 +162,7 @@ def simulate_tissue(
             clone_of[inside] = f"{ko}_{k}"
             recruited = CLONE_EFFECTS[ko][0]
             for i in np.flatnonzero(inside):
-                if rng.random() < 0.6:
+                if rng.random() < 0.5:
                     cell_type[i] = "Tumor"
                 elif recruited is None:  # the tumour niche's own non-tumour mix
                     cell_type[i] = types[1 + rng.choice(len(types) - 1, p=_STROMAL_MIX)]

@@ -69,6 +69,15 @@ def compare_with_scipy(
     success, and as *valid* when in addition ``e`` lies within 1000-fold of the tested doses
     and ``J'J`` is non-singular.
 
+    Parameters
+    ----------
+    dose, response, weights
+        ``(B, n)`` curves (e.g. from :func:`perturbkit.get.dose_curves`).
+    ftol, xtol, maxfev
+        MINPACK stopping rules and evaluation budget shared by both fitters.
+    abandon_runaway
+        Stop run-away curves early in both fitters.
+
     Returns
     -------
     dict
@@ -78,6 +87,15 @@ def compare_with_scipy(
         ``valid_batched``/``valid_scipy`` (fractions), ``both_valid`` (count), ``max_rel_diff`` (over b, d, e of curves valid
         in both), ``frac_rel_diff_below_1e-4``, ``rss_ratio_p99`` (99th percentile of
         batched RSS / scipy RSS on those curves) and ``table`` (per-curve DataFrame).
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> sim = pk.data.simulate_dose_response(n_genes=20, n_response_genes=5, seed=0)
+    >>> c = pk.get.dose_curves(sim)
+    >>> res = pk.dose.compare_with_scipy(c["dose"], c["response"], c["weights"])
+    >>> res["n_curves"]
+    20
     """
     m = get_model("LL.4")
     x = np.asarray(dose, float)

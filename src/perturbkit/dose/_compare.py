@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ def compare_models(
     dose: Sequence[float] | np.ndarray,
     response: Sequence[float] | np.ndarray,
     models: Sequence[str] = DEFAULT_MODELS,
-    **kwargs,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """Fit several models to one curve and rank them by AIC (drc's ``mselect``).
 
@@ -96,12 +97,33 @@ def fit_best(
     dose: Sequence[float] | np.ndarray,
     response: Sequence[float] | np.ndarray,
     models: Sequence[str] = DEFAULT_MODELS,
-    **kwargs,
+    **kwargs: Any,
 ) -> DoseResponseFit:
     """The converged model with the lowest AIC among ``models`` (see :func:`compare_models`).
 
     If no model converges, the last attempt is returned with ``converged=False`` (and NaN
     estimates), never a number from a failed fit.
+
+    Parameters
+    ----------
+    dose, response
+        One curve's data.
+    models
+        drc model names to try.
+    **kwargs
+        Passed to :func:`fit_curve`.
+
+    Returns
+    -------
+    DoseResponseFit
+        The selected fit (``fit.model.name`` says which).
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> d = pk.data.simulate_dose_table(seed=0)
+    >>> pk.dose.fit_best(d["dose"], d["response"], models=["LL.3", "LL.4"]).model.name in {"LL.3", "LL.4"}
+    True
     """
     best, last = None, None
     for name in models:
@@ -127,7 +149,7 @@ def fit_groups(
     groupby: str | Sequence[str] = "perturbation",
     model: str | Sequence[str] = "LL.4",
     weights: str | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> dict:
     """One fit per group of a tidy table (e.g. per drug, or per cell line x drug).
 
@@ -207,6 +229,14 @@ def potency_table(
         free), ``aic``, ``lack_of_fit_p``, ``ed``, ``ed_lower``, ``ed_upper``,
         ``ed_in_range`` and, with ``absolute``, ``abs_dose``, ``abs_lower``, ``abs_upper``,
         ``abs_reached``, ``abs_in_range``.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> d = pk.data.simulate_dose_table(n_groups=2, seed=0)
+    >>> table = pk.dose.potency_table(pk.dose.fit_groups(d, response="response"), absolute=4.0)
+    >>> list(table.index), bool(table["converged"].all())
+    (['drug0', 'drug1'], True)
     """
     rows = []
     for key, fit in fits.items():

@@ -515,8 +515,8 @@ def fit_curve(
     >>> import perturbkit as pk
     >>> rye = pk.data.simulate_dose_table(seed=0)
     >>> fit = pk.dose.fit_curve(rye["dose"], rye["response"], model="LL.4")
-    >>> fit.converged, round(float(fit.params["e"]), 1)
-    (True, 3.0)
+    >>> fit.converged, bool(abs(fit.params["e"] - 3.0) < 0.3)
+    (True, True)
     """
     if se_method not in ("hessian", "gauss-newton"):
         raise ValueError(f"se_method must be 'hessian' or 'gauss-newton', got {se_method!r}")

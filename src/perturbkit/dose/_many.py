@@ -18,12 +18,37 @@ __all__ = ["curve_auc", "fit_many", "partial_pooling"]
 def curve_auc(model: str, theta: np.ndarray, lo: np.ndarray, hi: np.ndarray, n_grid: int = 64) -> np.ndarray:
     """Area under fitted curves over the tested range on the log-dose axis, divided by the
     width of that range: the mean fitted response between ``lo`` and ``hi`` (1 = no effect
-    for viability relative to vehicle). Vectorised over curves (``theta`` is ``(B, k)``)."""
+    for viability relative to vehicle). Vectorised over curves.
+
+    Parameters
+    ----------
+    model
+        drc model name.
+    theta
+        ``(B, k)`` free parameters of ``B`` curves.
+    lo, hi
+        ``(B,)`` lowest and highest tested dose of each curve.
+    n_grid
+        Trapezoid points on the log-dose axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B,)`` normalised areas.
+
+    Examples
+    --------
+    >>> import numpy as np, perturbkit as pk
+    >>> auc = pk.dose.curve_auc("LL.2", np.array([[1.0, 1.0]]), np.array([0.01]), np.array([100.0]))
+    >>> round(float(auc[0]), 3)
+    0.5
+    """
     m = get_model(model)
     t = np.linspace(0.0, 1.0, n_grid)
-    grid = np.exp(np.log(lo)[:, None] + (np.log(hi) - np.log(lo))[:, None] * t[None, :])
-    vals = m(grid, theta)
-    return np.trapezoid(vals, t, axis=1)
+    with np.errstate(all="ignore"):
+        grid = np.exp(np.log(lo)[:, None] + (np.log(hi) - np.log(lo))[:, None] * t[None, :])
+        vals = m(grid, theta)
+        return np.trapezoid(vals, t, axis=1)
 
 
 def fit_many(
@@ -68,7 +93,7 @@ def fit_many(
     >>> d = pk.data.simulate_dose_table(n_groups=3, params={"b": 1.5, "c": 0.0, "d": 1.0, "e": 2.0},
     ...                                 noise_sd=0.03, seed=0)
     >>> res = pk.dose.fit_many(d, dose="dose", response="response", groupby="perturbation")
-    >>> res["converged"].all()
+    >>> bool(res["converged"].all())
     True
     """
     keys = [groupby] if isinstance(groupby, str) else list(groupby)
@@ -142,6 +167,13 @@ def partial_pooling(
     moments; the posterior mean of each ``theta_i`` pulls poorly determined estimates
     (large ``se_i``) toward ``mu`` and leaves precise ones nearly alone. This is the
     spirit of GDSC's mixed-effects fit, which borrows strength across cell lines.
+
+    Parameters
+    ----------
+    estimate, std_error
+        Per-curve estimates and their standard errors.
+    groups
+        Pool within these groups (e.g. drug); ``None``: one group.
 
     Returns
     -------

@@ -109,7 +109,19 @@ MODELS: dict[str, Model] = {
 
 
 def get_model(model: str | Model) -> Model:
-    """Look up a model by drc name (``"LL.4"``); a ``ValueError`` lists the known ones."""
+    """Look up a model by drc name (``"LL.4"``); a ``ValueError`` lists the known ones.
+
+    Returns
+    -------
+    Model
+        Callable as ``model(dose, theta)``; ``model.free`` names the estimated parameters.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> pk.dose.get_model("ll.4").free
+    ('b', 'c', 'd', 'e')
+    """
     if isinstance(model, Model):
         return model
     key = {k.lower(): k for k in MODELS}.get(str(model).lower())

@@ -24,6 +24,17 @@ def dose_curves(
     """One curve per (perturbation, feature): the perturbation's observations at their doses
     plus all control observations at dose 0, padded to a common length.
 
+    Parameters
+    ----------
+    adata
+        Observations x features.
+    dose_key, groupby, control
+        Dose column, perturbation column and its control label.
+    layer, obsm_key
+        Use a layer, or the columns of ``obsm[obsm_key]``, instead of ``X``.
+    groups
+        Only these perturbations.
+
     Returns
     -------
     dict
@@ -36,10 +47,10 @@ def dose_curves(
     Examples
     --------
     >>> import perturbkit as pk
-    >>> sim = pk.data.simulate_dose_response(n_genes=10, seed=0)
+    >>> sim = pk.data.simulate_dose_response(n_genes=20, n_response_genes=5, seed=0)
     >>> curves = pk.get.dose_curves(sim)
     >>> curves["response"].shape[0]
-    10
+    20
     """
     return curve_batch(adata, dose_key=dose_key, groupby=groupby, control=control, layer=layer,
                        obsm_key=obsm_key, groups=groups)

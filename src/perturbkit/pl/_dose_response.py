@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
+from anndata import AnnData
 
 __all__ = ["dose_curves", "feature_curves"]
 
 
 def dose_curves(
-    fits,
+    fits: Any,
     *,
-    ax=None,
+    ax: Any = None,
     dose_unit: str = "uM",
     response_label: str = "response",
     title: str | None = None,
     band: bool = True,
     mark_ed: float | None = 50,
     level: float = 0.95,
-):
+) -> Any:
     """Plot one or several fitted curves with their data on a log dose axis.
 
     Dose 0 (the control) cannot sit on a log axis; it is drawn one decade below the
@@ -99,22 +102,22 @@ def dose_curves(
 
 
 def feature_curves(
-    adata,
-    table,
+    adata: AnnData,
+    table: pd.DataFrame,
     *,
     group: str,
-    features,
+    features: str | Sequence[str],
     dose_key: str = "dose",
     groupby: str = "perturbation",
     control: str = "control",
     layer: str | None = None,
     obsm_key: str | None = None,
-    ax=None,
+    ax: Any = None,
     dose_unit: str = "uM",
     response_label: str = "expression (log2)",
     title: str | None = None,
     mark_bmd: bool = True,
-):
+) -> Any:
     """Plot the wells and fitted curves of a few features of one perturbation, as fitted by
     :func:`perturbkit.tl.dose_response` (which must run first; pass its table).
 
@@ -122,9 +125,37 @@ def feature_curves(
     BMD is marked with its BMDL-BMDU bar where it exists. Curves that did not converge are
     drawn as points only and labelled so.
 
+    Parameters
+    ----------
+    adata
+        The AnnData that was fitted.
+    table
+        Output of :func:`perturbkit.tl.dose_response`.
+    group
+        Perturbation to show.
+    features
+        Feature name(s).
+    dose_key, groupby, control, layer, obsm_key
+        As passed to :func:`perturbkit.tl.dose_response`.
+    ax
+        Matplotlib axes (new figure if ``None``).
+    dose_unit, response_label, title
+        Labels.
+    mark_bmd
+        Mark each BMD with its BMDL-BMDU bar.
+
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import scanpy as sc, perturbkit as pk
+    >>> sim = pk.data.simulate_dose_response(n_genes=30, seed=0)
+    >>> pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    >>> sc.pp.normalize_total(pb, target_sum=1e4); sc.pp.log1p(pb)
+    >>> sub = pb[pb.obs["cell_type"] == "type2"].copy()
+    >>> ax = pk.pl.feature_curves(sub, pk.tl.dose_response(sub), group="drugA", features=["g000"])
     """
     import matplotlib.pyplot as plt
 

@@ -70,3 +70,8 @@ from ._scing import grn_aupr as grn_aupr
 from ._expression_transformer import expression_transformer as expression_transformer
 from ._expression_transformer import transformer_embed as transformer_embed
 from ._sigra import graph_impute as graph_impute
+from ._cellama import cell_sentences as cell_sentences
+from ._cellama import cellama as cellama
+from ._cellama import knn_accuracy as knn_accuracy
+from ._cellama import neighbourhood_embedding as neighbourhood_embedding
+from ._dose_signature import predict_dose_signature as predict_dose_signature

@@ -26,6 +26,15 @@ def cell_viability(
     mean of the control wells of the same cell type, estimate viability. Wells in which no
     cell was recovered are absent from a cell x gene matrix and are not imputed here.
 
+    Parameters
+    ----------
+    adata
+        Cells with a dose, a cell type, a well and a perturbation column.
+    dose_key, groupby, well_key, perturbation_key
+        Column names.
+    control
+        Control label in ``obs[perturbation_key]``.
+
     Returns
     -------
     DataFrame
@@ -80,6 +89,26 @@ def resistant_cells(
     resistant.
 
     Must run first: a per-cell response score in ``obs[score_key]`` (positive = responding).
+
+    Parameters
+    ----------
+    adata
+        Cells.
+    score_key
+        ``obs`` column with the response score.
+    ec50
+        Mapping group -> EC50 (same unit as the dose).
+    dose_key, groupby, perturbation_key, control
+        Column names and the control label.
+    min_fold
+        Evaluate cells at doses of at least ``min_fold`` x their group's EC50.
+    z_cut
+        Cells whose score is less than ``z_cut`` control SDs above the control mean are
+        called resistant.
+    key_added
+        ``obs`` column to write.
+    copy
+        Return a modified copy instead of writing in place.
 
     Returns
     -------

@@ -246,9 +246,9 @@ def dose_response(
     table["bmdl"] = np.where(conv, bmdl, np.nan)
     table["bmdu"] = np.where(conv, bmdu, np.nan)
     table["bmd_in_range"] = conv & (bmd >= pos_min / 1.0001) & (bmd <= pos_max * 1.0001)
-    table["responsive"] = (
-        table["bmd_in_range"] & (qval < fdr) & (bmdu / bmdl < 40)
-    ).fillna(False).astype(bool)
+    with np.errstate(all="ignore"):
+        narrow = bmdu / bmdl < 40
+    table["responsive"] = (table["bmd_in_range"] & (qval < fdr) & narrow).fillna(False).astype(bool)
     # Curves whose fit failed because the response is already complete at the lowest dose
     # (e heading below the tested range) are the most potent, not the least: test treated
     # against control wells directly and flag them, with BMD only bounded ("< lowest dose").
@@ -313,6 +313,16 @@ def dose_potency(
         genes, which are too weak to rank). With ``gene_sets``: ``group``, ``gene_set``, ``n_measured``,
         ``n_responsive``, ``median_bmd``, ``median_bmdl``, ``enrichment_p`` (hypergeometric
         test of responsive genes in the set against all measured genes of that group).
+
+    Examples
+    --------
+    >>> import scanpy as sc, perturbkit as pk
+    >>> sim = pk.data.simulate_dose_response(n_genes=30, seed=0)
+    >>> pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    >>> sc.pp.normalize_total(pb, target_sum=1e4); sc.pp.log1p(pb)
+    >>> table = pk.tl.dose_response(pb[pb.obs["cell_type"] == "type2"].copy())
+    >>> pk.tl.dose_potency(table, nth_gene=1).columns[:3].tolist()
+    ['n_curves', 'n_converged', 'n_below_range']
     """
     if gene_sets is None:
         rows = []

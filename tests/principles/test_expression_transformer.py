@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scanpy as sc
+
+import perturbkit as pk
+
+KW = {"n_genes": 24, "dim": 16, "n_layers": 1, "n_heads": 2, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def cells():
+    # deep, low-noise counts: a masked gene is predictable from the others via the cell type
+    a = pk.data.simulate_perturbation(n_cell_types=3, response=[0, 0, 0], n_cells=20, n_genes=40, seed=0,
+                                      library_size=20000, dispersion=0.02)
+    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.log1p(a)
+    return a
+
+
+def test_training_learns_and_embeds(cells):
+    out = pk.tl.expression_transformer(cells, n_epochs=10, batch_size=16, lr=3e-3, copy=True, **KW)
+    emb = out.obsm["X_transformer"]
+    info = out.uns["X_transformer"]
+    assert emb.shape == (cells.n_obs, 16) and emb.dtype == np.float32
+    assert len(info["genes"]) == 24 and len(info["loss"]) == 10
+    # masked values are predicted better than by each gene's mean (the trivial predictor)
+    assert info["loss"][-1] < 0.8 * info["baseline_loss"]
+    assert info["loss"][-1] < info["loss"][0]
+    # the embedding carries the planted cell types (cross-validated; chance is 1/3)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    acc = cross_val_score(clf, emb, cells.obs["cell_type"].astype(str), cv=3).mean()
+    assert acc > 0.6
+    assert "X_transformer" not in cells.obsm  # copy=True left the input alone
+
+
+def test_seed_and_checkpoint_roundtrip(cells, tmp_path):
+    a = pk.tl.expression_transformer(cells, n_epochs=2, seed=3, copy=True, checkpoint=tmp_path / "m", **KW)
+    b = pk.tl.expression_transformer(cells, n_epochs=2, seed=3, copy=True, **KW)
+    assert np.array_equal(a.obsm["X_transformer"], b.obsm["X_transformer"])
+    re = pk.tl.transformer_embed(cells, tmp_path / "m", key_added="re", copy=True)
+    assert np.allclose(re.obsm["re"], a.obsm["X_transformer"], atol=1e-6)
+    assert re.uns["re"]["n_missing_genes"] == 0
+    # a dataset missing some vocabulary genes still embeds (missing genes are masked)
+    vocab = a.uns["X_transformer"]["genes"]
+    partial = cells[:, [g for g in cells.var_names if g not in vocab[:5]]].copy()
+    part = pk.tl.transformer_embed(partial, tmp_path / "m", copy=True)
+    assert part.uns["X_transformer"]["n_missing_genes"] == 5
+    assert np.isfinite(part.obsm["X_transformer"]).all()
+
+
+def test_bad_input(cells, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        pk.tl.transformer_embed(cells, tmp_path / "nothing")
+    with pytest.raises(ValueError, match="divisible"):
+        pk.tl.expression_transformer(cells, n_genes=8, dim=10, n_heads=3, n_epochs=1, progress=False)
+    pk.tl.expression_transformer(cells, n_epochs=1, copy=True, checkpoint=tmp_path / "m2", **KW)
+    other = cells.copy()
+    other.var_names = [f"x{i}" for i in range(other.n_vars)]
+    with pytest.raises(ValueError, match="none of the checkpoint's genes"):
+        pk.tl.transformer_embed(other, tmp_path / "m2")
+    bad = cells.copy()
+    bad.X = bad.X.toarray()
+    bad.X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        pk.tl.expression_transformer(bad, n_epochs=1, **KW)
