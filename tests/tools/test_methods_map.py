@@ -76,7 +76,7 @@ def test_label_found_links_missing_is_planned(book: Path) -> None:
     assert "{cite}`map-dimitrov2024`" in rows["LIANA+"]
     assert "\\|" in rows["LIANA+"]  # a pipe in the idea must not split the table
     assert page.startswith("(methods-map)=\n# Methods map")
-    assert "2 of 3 methods run in this book." in page
+    assert "2 of the 3 methods of Table 1 run in this book." in page
     for category in ("Single-cell analyses", "Spatial omics", "Experimental methods"):
         assert f"## {category}" in page
     assert "```{bibliography}\n:filter: docname in docnames\n:keyprefix: map-\n```" in page
@@ -97,7 +97,7 @@ def test_main_writes_page_and_summary(book: Path, capsys: pytest.CaptureFixture[
     assert methods_map.main(argv) == 0
     assert out.read_text().startswith("(methods-map)=")
     captured = capsys.readouterr()
-    assert captured.out.strip() == "2 of 3 methods run in the book"
+    assert captured.out.strip() == "2 of 3 methods of Table 1 run in the book"
     assert "mixscape" in captured.err  # a label outside the table is reported
 
 
@@ -132,12 +132,14 @@ def test_book_methods_valid_and_slugs_unique() -> None:
     slugs = [m["slug"] for m in methods]
     assert len(slugs) == len(set(slugs))
     assert all(s == s.lower() and " " not in s for s in slugs)
-    assert len([m for m in methods if m["category"] != methods_map.EXTRA]) == 46  # 9 drug response, 16 single-cell, 8 spatial, 13 experimental
+    table1 = [m for m in methods if m["category"] != methods_map.EXTRA]
+    assert len(table1) == 46  # 9 drug response, 16 single-cell, 8 spatial, 13 experimental
     assert {m["category"] for m in methods} == {
         "Drug response",
         "Single-cell analyses",
         "Spatial omics",
         "Experimental methods",
+        methods_map.EXTRA,
     }
 
 
