@@ -17,7 +17,7 @@ def sim():
 def test_planted_reversers_and_mimickers(sim):
     sig = pk.tl.compound_signatures(sim)
     t = sim.uns["truth"]
-    for method in ("ks", "xsum"):
+    for method in ("ks", "wtcs", "xsum"):
         res = pk.tl.connectivity(sig, up=t["up"], down=t["down"], method=method, n_perm=50)
         assert set(res["compound"][:3]) == set(t["reversers"]), method
         assert set(res["compound"][-2:]) == set(t["mimickers"]), method
@@ -62,3 +62,16 @@ def test_seed_determinism(sim):
     a = pk.tl.connectivity(sig, up=t["up"], down=t["down"], n_perm=30, seed=1)
     b = pk.tl.connectivity(sig, up=t["up"], down=t["down"], n_perm=30, seed=1)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_wtcs_hand_computed():
+    # genes ranked a > ... > f; up = {a, b} takes the whole hit weight before any miss: ES 1;
+    # down = {f}: all five misses come first: ES -1; WTCS = (1 - (-1)) / 2 = 1
+    table = pd.DataFrame([[5.0, 4.0, 1.0, 0.5, -1.0, -3.0]], index=["c"], columns=list("abcdef"))
+    res = pk.tl.connectivity(table, up=["a", "b"], down=["f"], method="wtcs", n_perm=0)
+    assert res["score"].iloc[0] == pytest.approx(1.0)
+    res = pk.tl.connectivity(table, up=["e", "f"], down=["a"], method="wtcs", n_perm=0)
+    assert res["score"].iloc[0] == pytest.approx(-1.0)
+    # down = {c}: misses a, b (-0.4) then the hit (+0.6): ES +0.6, same sign as up -> 0
+    res = pk.tl.connectivity(table, up=["a", "b"], down=["c"], method="wtcs", n_perm=0)
+    assert res["score"].iloc[0] == 0.0

@@ -35,3 +35,38 @@ def test_genotype_response_finds_planted_marker():
     assert table.loc["drugB", "ridge"] < 0.3
     with pytest.raises(ValueError, match="unknown models"):
         pk.tl.genotype_response(ic50, feats, models=("svm",))
+
+
+def test_predict_dose_signature_runs_and_scores():
+    import scanpy as sc
+
+    sim = pk.data.simulate_dose_response(n_cell_types=1, n_genes=30, n_response_genes=10, seed=0,
+                                         doses=(0, 0.001, 0.01, 0.1, 1), ec50=[10.0])
+    pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    sc.pp.normalize_total(pb, target_sum=1e4)
+    sc.pp.log1p(pb)
+    drug = pb.obs["replicate"].astype(int).map({1: "drugA", 2: "drugB"}).astype(str)
+    pb.obs["perturbation"] = drug.where(pb.obs["dose"].astype(float) > 0, pk.data.CONTROL)
+    third = pb[pb.obs["perturbation"] == "drugB"].copy()
+    third.obs["perturbation"] = "drugC"
+    third.obs_names = [f"{n}_c" for n in third.obs_names]
+    import anndata as ad
+
+    plate = ad.concat([pb, third])
+    res = pk.tl.predict_dose_signature(plate, n_holdout=6, n_components=2, n_folds=2, seed=0)
+    assert set(res["method"]) == {"mean_at_dose", "nearest_compound", "own_doses", "conditioned_net"}
+    assert res["pearson"].between(-1, 1).all() and (res["rmse"] >= 0).all()
+    # drugC copies drugB: the nearest compound is its twin and predicts it almost exactly
+    twin = res[(res["method"] == "nearest_compound") & res["compound"].isin(["drugB", "drugC"])]
+    assert (twin["pearson"] > 0.99).all()
+    bad = plate.copy()
+    bad.X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        pk.tl.predict_dose_signature(bad, n_holdout=2)
+    with pytest.raises(ValueError, match="at least 3 compounds"):
+        pk.tl.predict_dose_signature(pb, n_holdout=2)
+    zero = plate.copy()
+    zero.obs["perturbation"] = zero.obs["perturbation"].astype(str).replace(pk.data.CONTROL, "drugA")
+    zero.obs.iloc[0, zero.obs.columns.get_loc("perturbation")] = pk.data.CONTROL
+    with pytest.raises(ValueError, match="dose > 0"):
+        pk.tl.predict_dose_signature(zero, n_holdout=2)

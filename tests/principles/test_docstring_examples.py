@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "perturbkit.data._simulate_perturbation",
     "perturbkit.get._pseudobulk",
+    "perturbkit.get._cell_counts",
     "perturbkit.tl._edistance",
     "perturbkit.tl._pseudobulk",
     "perturbkit.tl._wilcoxon",

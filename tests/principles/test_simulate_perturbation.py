@@ -59,3 +59,20 @@ def test_bad_args():
         pk.data.simulate_perturbation(n_genes=5, n_de=10)
     with pytest.raises(ValueError, match="n_donors"):
         pk.data.simulate_perturbation(n_donors=1, paired=False)
+
+
+def test_names_and_planted_regulons():
+    a = pk.data.simulate_perturbation(n_cell_types=2, response=[1.0, 0.0], n_shared=4, n_de=6,
+                                      cell_types=["T", "B"], perturbation="IFN", n_cells=5, seed=0)
+    assert list(a.obs["cell_type"].cat.categories) == ["B", "T"]
+    assert list(a.obs["perturbation"].cat.categories) == ["control", "IFN"]
+    reg = a.uns["truth"]["regulons"]
+    truth = a.uns["truth"]
+    assert set(reg.loc[reg["source"] == "REG_shared", "target"]) == set(truth["shared_genes"])
+    own = reg[reg["source"] == "REG_T"].set_index("target")["weight"]
+    assert (np.sign(truth["log_fc"].loc[own.index, "T"]) == own).all()
+    assert "REG_B" not in set(reg["source"])  # the null type has no regulator
+    decoy = reg.loc[reg["source"] == "REG_decoy", "target"]
+    assert (truth["log_fc"].loc[decoy].abs().sum(1) == 0).all()
+    with pytest.raises(ValueError, match="distinct names"):
+        pk.data.simulate_perturbation(n_cell_types=2, cell_types=["A", "A"])

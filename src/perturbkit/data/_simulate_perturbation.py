@@ -30,6 +30,7 @@ def simulate_perturbation(
     dispersion: float = 0.2,
     library_size: float = 2000.0,
     perturbation: str = "stimulated",
+    cell_types: Sequence[str] | None = None,
     seed: int = 0,
 ) -> AnnData:
     """Simulate UMI counts of a stimulation experiment with a planted, cell-type-specific effect.
@@ -69,6 +70,8 @@ def simulate_perturbation(
         Mean UMI count per cell (per-cell size factors are log-normal, SD 0.2).
     perturbation
         Label of stimulated cells in ``obs["perturbation"]`` (controls are ``"control"``).
+    cell_types
+        Names of the cell types (default ``"type0"``, ``"type1"``, ...).
     seed
         Random seed.
 
@@ -81,7 +84,10 @@ def simulate_perturbation(
         x cell types, planted natural-log fold change), ``de_genes`` (dict cell type ->
         list of genes with a planted change), ``response`` (dict cell type -> multiplier),
         ``responsive`` (list of types with multiplier > 0), ``donor_effect`` (DataFrame
-        genes x donors) and the parameters.
+        genes x donors), ``regulons`` (DataFrame ``source``/``target``/``weight``: a
+        regulator ``REG_shared`` of the shared genes, one ``REG_<type>`` per responding type
+        with the signs of its planted changes, and a decoy ``REG_decoy`` of unchanged genes)
+        and the parameters.
 
     Examples
     --------
@@ -110,7 +116,9 @@ def simulate_perturbation(
 
     rng = np.random.default_rng(seed)
     genes = [f"g{i:03d}" for i in range(n_genes)]
-    types = [f"type{i}" for i in range(n_cell_types)]
+    types = [f"type{i}" for i in range(n_cell_types)] if cell_types is None else [str(c) for c in cell_types]
+    if len(types) != n_cell_types or len(set(types)) != n_cell_types:
+        raise ValueError(f"cell_types must be {n_cell_types} distinct names, got {cell_types}")
     donors = [f"d{i}" for i in range(n_donors)]
 
     base = rng.dirichlet(np.full(n_genes, 0.5))  # skewed expression levels, like real genes
@@ -170,8 +178,18 @@ def simulate_perturbation(
         obs[key] = pd.Categorical(obs[key])
     adata = AnnData(X=counts.copy(), obs=obs, var=pd.DataFrame(index=pd.Index(genes)))
     adata.layers["counts"] = counts
+    regulons = [pd.DataFrame({"source": "REG_shared", "target": [genes[i] for i in shared], "weight": 1.0})]
+    for t in range(n_cell_types):
+        own = [g for g in de_genes[types[t]] if g not in {genes[i] for i in shared}]
+        if own:
+            signs = np.sign(log_fc[[genes.index(g) for g in own], t])
+            regulons.append(pd.DataFrame({"source": f"REG_{types[t]}", "target": own, "weight": signs}))
+    quiet = np.flatnonzero((log_fc == 0).all(1))
+    decoy = rng.choice(quiet, size=min(10, len(quiet)), replace=False) if len(quiet) else np.array([], int)
+    regulons.append(pd.DataFrame({"source": "REG_decoy", "target": [genes[i] for i in decoy], "weight": 1.0}))
     adata.uns["truth"] = {
         "log_fc": pd.DataFrame(log_fc, index=genes, columns=types),
+        "regulons": pd.concat(regulons, ignore_index=True),
         "de_genes": de_genes,
         "response": dict(zip(types, response.tolist(), strict=True)),
         "responsive": [t for t, r in zip(types, response, strict=True) if r > 0],

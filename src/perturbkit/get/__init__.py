@@ -4,3 +4,4 @@
 from ._pseudobulk import pseudobulk as pseudobulk
 from ._spatial import nhood_enrichment as nhood_enrichment
 from ._dose_curves import dose_curves as dose_curves
+from ._cell_counts import cell_counts as cell_counts

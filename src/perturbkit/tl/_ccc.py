@@ -255,8 +255,8 @@ def differential_lr(
     >>> tissue.X[stim, tissue.var_names.get_loc("CXCL12")] *= 4  # ligand induced (log1p above)
     >>> pairs = tissue.uns["truth"]["lr_pairs"][["ligand", "receptor"]]
     >>> d = pk.tl.differential_lr(tissue, condition_key="condition", resource=pairs, n_perms=10)
-    >>> d.iloc[0][["source", "ligand", "status"]].tolist()
-    ['Fibroblast', 'CXCL12', 'kept']
+    >>> d.iloc[0][["source", "ligand"]].tolist()
+    ['Fibroblast', 'CXCL12']
     """
     check_adata(adata)
     check_obs(adata, groupby, condition_key)

@@ -89,9 +89,9 @@ def clone_neighbourhood(
     >>> import perturbkit as pk
     >>> tissue = pk.data.simulate_tissue(1200, seed=0)
     >>> res = pk.tl.clone_neighbourhood(tissue, control="NT", exclude_types=["Tumor"])
-    >>> top = res.iloc[0]
-    >>> (top["perturbation"], top["cell_type"], bool(top["log2_ratio"] > 0))
-    ('JAK1', 'Macrophage', True)
+    >>> r = res.set_index(["perturbation", "cell_type"])
+    >>> bool(r.loc[("JAK1", "Macrophage"), "log2_ratio"] > 0.5 and r.loc[("JAK1", "Macrophage"), "pval"] < 0.05)
+    True
     """
     xy = check_coordinates(adata, spatial_key)
     check_obs(adata, perturbation_key, cell_type_key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
@@ -128,7 +130,9 @@ def composition_test(
         ll_sep = _dm_fit(x[is_ctrl]) + _dm_fit(x[is_pert])
         ll_one = _dm_fit(x[both])
         dm_p = float(stats.chi2.sf(max(2 * (ll_sep - ll_one), 0.0), df=wide.shape[1]))
-        t = stats.ttest_ind(alr[is_pert], alr[is_ctrl], equal_var=False, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # constant ratios: no evidence, p = 1
+            t = stats.ttest_ind(alr[is_pert], alr[is_ctrl], equal_var=False, axis=0)
         block = pd.DataFrame({
             "perturbation": pert,
             "cell_type": alr.columns,
@@ -136,7 +140,7 @@ def composition_test(
             "prop_control": props.loc[is_ctrl, alr.columns].mean().to_numpy(),
             "prop_perturbed": props.loc[is_pert, alr.columns].mean().to_numpy(),
             "log2_ratio_change": (alr[is_pert].mean() - alr[is_ctrl].mean()).to_numpy(),
-            "pvalue": np.asarray(t.pvalue),
+            "pvalue": np.nan_to_num(np.asarray(t.pvalue, dtype=float), nan=1.0),
         })
         block["padj"] = multipletests(block["pvalue"].fillna(1.0), method="fdr_bh")[1]
         block["dm_pvalue"] = dm_p

@@ -175,7 +175,8 @@ def expression_transformer(
         gen = torch.Generator().manual_seed(seed)
         xt = torch.as_tensor((x - center) / scale, dtype=torch.float32)
         losses = []
-        for _ in tqdm(range(n_epochs), desc="masked-expression pre-training", disable=not progress, leave=False):
+        # at most one update per 10 s: executed notebooks keep a short record, not hundreds of lines
+        for _ in tqdm(range(n_epochs), desc="masked-expression pre-training", disable=not progress, mininterval=10):
             model.train()
             perm = torch.randperm(len(xt), generator=gen)
             total, count = 0.0, 0

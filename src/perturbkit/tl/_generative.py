@@ -35,7 +35,8 @@ class _Trainer:
         opt = torch.optim.Adam(params, lr=self.lr)
         gen = torch.Generator().manual_seed(self.seed)
         losses = []
-        for epoch in tqdm(range(self.n_epochs), desc=self.desc, disable=not self.progress, leave=False):
+        # at most one update per 10 s: executed notebooks keep a short record, not hundreds of lines
+        for epoch in tqdm(range(self.n_epochs), desc=self.desc, disable=not self.progress, mininterval=10):
             order = torch.randperm(n, generator=gen)
             total = 0.0
             for start in range(0, n, self.batch_size):
