@@ -44,3 +44,19 @@ def test_models_with_too_many_parameters_are_skipped():
     y = np.array([1, 1.02, 0.98, 0.6, 0.62, 0.58, 0.1, 0.12, 0.08])
     table = pk.dose.compare_models(x, y, models=["LL.2", "LL.3", "LL.4"])
     assert "LL.4" not in table.index and "LL.3" in table.index
+
+
+def test_sciplex2_model_choice_and_absolute_ic50(mirror):
+    """The chapter's claims on sci-Plex2 viability: AIC picks a free floor for dexamethasone
+    (whose absolute IC50 does not exist), and LL.4 runs off for the three other drugs."""
+    ctg = pk.data.load("sciplex2_viability_ctg")
+    fits = pk.dose.fit_groups(ctg, response="viability", model=list(pk.dose.DEFAULT_MODELS))
+    table = pk.dose.potency_table(fits, absolute=0.5, interval="log-delta")
+    assert table["converged"].all()
+    assert table.loc["Dex", "model"] in {"LL.4", "W1.4", "W2.4", "LL.5"} and not table.loc["Dex", "abs_reached"]
+    for drug in ("BMS", "Nutlin", "SAHA"):
+        sub = ctg[ctg["perturbation"] == drug]
+        assert not pk.dose.compare_models(sub["dose"], sub["viability"], models=["LL.4"]).loc["LL.4", "converged"]
+        assert table.loc[drug, "abs_reached"] and table.loc[drug, "ed_in_range"]
+    assert 10 < table.loc["BMS", "ed"] < table.loc["Nutlin", "ed"] < table.loc["SAHA", "ed"] < 200
+    assert (table[["ed_lower"]].to_numpy() > 0).all()

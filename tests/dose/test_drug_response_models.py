@@ -70,3 +70,18 @@ def test_predict_dose_signature_runs_and_scores():
     zero.obs.iloc[0, zero.obs.columns.get_loc("perturbation")] = pk.data.CONTROL
     with pytest.raises(ValueError, match="dose > 0"):
         pk.tl.predict_dose_signature(zero, n_holdout=2)
+
+
+def test_transfer_response_on_simulation():
+    bulk, cells = pk.data.simulate_response_transfer(n_lines=150, n_cells=200, n_genes=40, seed=0)
+    assert bulk.obs["resistant"].dtype == bool and len(cells.uns["truth"]["markers"]) == 10
+    res = pk.tl.transfer_response(bulk, cells, seed=0)
+    assert list(res.index) == ["naive", "standardise", "coral", "domain_adversarial"]
+    assert (res["auroc"] > 0.65).all()
+    assert res.loc["standardise", "accuracy"] > res.loc["naive", "accuracy"]
+    again = pk.tl.transfer_response(bulk, cells, seed=0)
+    pd.testing.assert_frame_equal(res, again)
+    with pytest.raises(ValueError, match="unknown methods"):
+        pk.tl.transfer_response(bulk, cells, methods=("dann",))
+    with pytest.raises(ValueError, match="same genes"):
+        pk.tl.transfer_response(bulk, cells[:, ::-1].copy())

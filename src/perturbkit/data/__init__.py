@@ -21,6 +21,7 @@ from ._manifest import manifest, manifests
 # simulators (one module per kind of experiment)
 from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
+from ._simulate_dose import simulate_response_transfer as simulate_response_transfer
 from ._simulate_pooled import simulate_combination as simulate_combination
 from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
 from ._simulate_signatures import simulate_signature_screen as simulate_signature_screen
@@ -63,3 +64,4 @@ __all__ += ["simulate_combination", "simulate_pooled_screen"]
 __all__ += ["simulate_signature_screen"]
 __all__ += ["simulate_drug_response"]
 __all__ += ["simulate_resistance"]
+__all__ += ["simulate_response_transfer"]

@@ -12,7 +12,7 @@ from scipy import sparse
 
 from ._load import CONTROL
 
-__all__ = ["simulate_dose_response", "simulate_dose_table"]
+__all__ = ["simulate_dose_response", "simulate_dose_table", "simulate_response_transfer"]
 
 
 def simulate_dose_table(
@@ -209,3 +209,73 @@ def simulate_dose_response(
         "seeded": int(n_cells),
     }
     return adata
+
+
+def simulate_response_transfer(
+    *,
+    n_lines: int = 300,
+    n_cells: int = 600,
+    n_genes: int = 100,
+    n_marker: int = 10,
+    shift: float = 1.0,
+    dropout: float = 0.3,
+    seed: int = 0,
+) -> tuple[AnnData, AnnData]:
+    """Bulk cell lines with drug-response labels and single cells of another domain.
+
+    Both share one biology: a latent resistance programme raises ``n_marker`` genes, and a
+    sample is resistant when its programme activity is positive. The single cells differ by
+    a technology shift: per-gene scale and offset (``shift``, log scale), extra noise and
+    dropout (zeros with probability ``dropout``), the setting bulk-to-single-cell transfer
+    methods (scDEAL) address.
+
+    Parameters
+    ----------
+    n_lines, n_cells
+        Bulk samples and single cells.
+    n_genes, n_marker
+        Genes, and genes driven by the resistance programme.
+    shift
+        SD of the per-gene log-scale offset and log-scale factor between the domains.
+    dropout
+        Fraction of single-cell values set to zero.
+    seed
+        Random seed.
+
+    Returns
+    -------
+    (AnnData, AnnData)
+        ``bulk`` and ``cells``: log expression in ``X``; ``obs["resistant"]`` (bool, the
+        label) and ``obs["programme"]`` (float, the latent activity). ``cells.uns["truth"]``:
+        ``markers`` (gene names).
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> bulk, cells = pk.data.simulate_response_transfer(seed=0)
+    >>> bulk.shape, cells.shape
+    ((300, 100), (600, 100))
+    """
+    rng = np.random.default_rng(seed)
+    genes = [f"g{i:03d}" for i in range(n_genes)]
+    loadings = rng.normal(0, 0.6, (5, n_genes))  # shared nuisance programmes
+    marker = rng.choice(n_genes, n_marker, replace=False)
+    base = rng.normal(4, 1, n_genes)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        prog = rng.normal(0, 1, n)
+        x = base + rng.normal(0, 1, (n, 5)) @ loadings + rng.normal(0, 0.5, (n, n_genes))
+        x[:, marker] += 1.2 * prog[:, None]
+        return x, prog
+
+    xb, pb = draw(n_lines)
+    xc, pc = draw(n_cells)
+    scale = np.exp(rng.normal(0, shift / 2, n_genes))
+    xc = xc * scale + rng.normal(0, shift, n_genes) + rng.normal(0, 0.7, xc.shape)
+    xc[rng.random(xc.shape) < dropout] = 0.0
+    out = []
+    for x, p in ((xb, pb), (xc, pc)):
+        obs = pd.DataFrame({"resistant": p > 0, "programme": p}, index=[f"s{i}" for i in range(len(p))])
+        out.append(AnnData(x.astype(np.float32), obs=obs, var=pd.DataFrame(index=genes)))
+    out[1].uns["truth"] = {"markers": [genes[i] for i in sorted(marker)]}
+    return out[0], out[1]

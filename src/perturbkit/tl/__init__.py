@@ -75,3 +75,4 @@ from ._cellama import cellama as cellama
 from ._cellama import knn_accuracy as knn_accuracy
 from ._cellama import neighbourhood_embedding as neighbourhood_embedding
 from ._dose_signature import predict_dose_signature as predict_dose_signature
+from ._response_transfer import transfer_response as transfer_response
