@@ -22,16 +22,16 @@ from ._manifest import manifest, manifests
 from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
 from ._simulate_dose import simulate_response_transfer as simulate_response_transfer
+from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
+from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
+from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
 from ._simulate_pooled import simulate_combination as simulate_combination
 from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
-from ._simulate_signatures import simulate_signature_screen as simulate_signature_screen
-from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
 from ._simulate_resistance import simulate_resistance as simulate_resistance
 from ._simulate_screen import simulate_combinations as simulate_combinations
 from ._simulate_screen import simulate_screen as simulate_screen
+from ._simulate_signatures import simulate_signature_screen as simulate_signature_screen
 from ._simulate_tissue import simulate_tissue as simulate_tissue
-from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
-from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
 
 list = list_datasets  # noqa: A001 - `pk.data.list()` is the documented spelling
 

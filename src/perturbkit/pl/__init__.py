@@ -1,15 +1,15 @@
 """Plots: twins of the pk.tl functions, reading the keys those write."""
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
-from ._spatial import nhood_enrichment as nhood_enrichment
-from ._spatial import spatial_scatter as spatial_scatter
-from ._guides import guide_mixture as guide_mixture
-from ._pooled_screen import screen_counts as screen_counts
-from ._pooled_screen import screen_rank as screen_rank
-from ._synergy import synergy_heatmap as synergy_heatmap
-from ._dose_response import dose_curves as dose_curves
 from ._calibration import qq as qq
-from ._mixscape import mixscape as mixscape
+from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano
+from ._guides import guide_mixture as guide_mixture
+from ._mixscape import mixscape as mixscape
+from ._pooled_screen import screen_counts as screen_counts
+from ._pooled_screen import screen_rank as screen_rank
 from ._resistant_subpopulation import resistance_curves as resistance_curves
+from ._spatial import nhood_enrichment as nhood_enrichment
+from ._spatial import spatial_scatter as spatial_scatter
+from ._synergy import synergy_heatmap as synergy_heatmap

@@ -1,7 +1,7 @@
 """Preprocessing: transform the matrix, add layers."""
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
-from ._normalize_screen import normalize_screen as normalize_screen
-from ._guide_counts import add_guide_counts as add_guide_counts
-from ._spatial_neighbors import spatial_neighbors as spatial_neighbors
 from ._gdsc import gdsc_normalise as gdsc_normalise
+from ._guide_counts import add_guide_counts as add_guide_counts
+from ._normalize_screen import normalize_screen as normalize_screen
+from ._spatial_neighbors import spatial_neighbors as spatial_neighbors

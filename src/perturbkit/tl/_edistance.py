@@ -42,6 +42,18 @@ def energy_distance(
     ``"sqeuclidean"`` (pertpy's default) reduces to ``2 * |mean(x) - mean(y)|^2``, a
     distance between means only.
 
+    Parameters
+    ----------
+    x, y
+        Arrays of shape ``(n_cells, n_dims)`` with the same number of columns.
+    metric
+        ``"euclidean"`` or ``"sqeuclidean"``.
+
+    Returns
+    -------
+    float
+        The energy distance (>= 0).
+
     Examples
     --------
     >>> import numpy as np, perturbkit as pk
