@@ -22,12 +22,17 @@ from ._manifest import manifest, manifests
 from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
 from ._simulate_dose import simulate_response_transfer as simulate_response_transfer
+from ._simulate_drug_signatures import simulate_drug_signatures as simulate_drug_signatures
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
 from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
 from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
+from ._simulate_pharmacogenomics import simulate_viability_plates as simulate_viability_plates
 from ._simulate_pooled import simulate_combination as simulate_combination
 from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
 from ._simulate_resistance import simulate_resistance as simulate_resistance
+from ._simulate_resources import simulate_communication as simulate_communication
+from ._simulate_resources import simulate_gene_sets as simulate_gene_sets
+from ._simulate_resources import simulate_lr_resource as simulate_lr_resource
 from ._simulate_screen import simulate_combinations as simulate_combinations
 from ._simulate_screen import simulate_screen as simulate_screen
 from ._simulate_signatures import simulate_signature_screen as simulate_signature_screen
@@ -65,3 +70,5 @@ __all__ += ["simulate_signature_screen"]
 __all__ += ["simulate_drug_response"]
 __all__ += ["simulate_resistance"]
 __all__ += ["simulate_response_transfer"]
+__all__ += ["simulate_drug_signatures"]
+__all__ += ["simulate_gene_sets", "simulate_communication", "simulate_lr_resource", "simulate_viability_plates"]

@@ -103,6 +103,8 @@ def simulate_dose_response(
     library_size: float = 1500.0,
     dispersion: float = 0.2,
     drug: str = "drugA",
+    drugs: Sequence[str] | None = None,
+    drug_ec50_fold: float = 3.0,
     seed: int = 0,
 ) -> AnnData:
     """Simulate a sci-Plex-like single-cell dose series with planted EC50s per cell type.
@@ -137,6 +139,12 @@ def simulate_dose_response(
         Mean UMI per cell and negative-binomial dispersion.
     drug
         Name in ``obs["perturbation"]`` of treated cells.
+    drugs
+        Several compounds instead of ``drug`` (a plate of compounds, e.g. as a stand-in for
+        an L1000 plate): compound ``k`` has the EC50s ``ec50 * drug_ec50_fold ** k`` and the
+        same response genes; each gets its own treated wells, the controls are shared.
+    drug_ec50_fold
+        EC50 multiplier between consecutive ``drugs``.
     seed
         Random seed.
 
@@ -147,7 +155,8 @@ def simulate_dose_response(
         ``dose`` (uM), ``dose_unit``, ``cell_type``, ``replicate``, ``well``.
         ``uns["truth"]``: ``ec50`` (dict type -> uM), ``hill``, ``response_genes``,
         ``log_fc`` (Series over genes at full response), ``resistant`` (bool array over
-        cells), ``seeded`` (cells seeded per well), ``resistant_type``.
+        cells), ``seeded`` (cells seeded per well), ``resistant_type``, ``ec50_by_drug``
+        (dict compound -> dict type -> uM).
 
     Examples
     --------
@@ -165,6 +174,9 @@ def simulate_dose_response(
         raise ValueError(f"n_response_genes must be between 1 and n_genes ({n_genes}), got {n_response_genes}")
     if not 0 <= resistant_type < n_cell_types:
         raise ValueError(f"resistant_type {resistant_type} is not a cell type index (0..{n_cell_types - 1})")
+    names = [drug] if drugs is None else [str(d) for d in drugs]
+    if not names or len(set(names)) != len(names) or CONTROL in names:
+        raise ValueError(f"drugs must be distinct names other than {CONTROL!r}, got {drugs}")
     rng = np.random.default_rng(seed)
     genes = [f"g{i:03d}" for i in range(n_genes)]
     base = rng.gamma(0.6, 1.0, n_genes) + 0.02
@@ -173,12 +185,15 @@ def simulate_dose_response(
     resp = rng.choice(n_genes, n_response_genes, replace=False)
     lfc = np.zeros(n_genes)
     lfc[resp] = effect_size * rng.choice([-1.0, 1.0], n_response_genes)
+    # controls once per dose 0, then every compound at every positive dose
+    plan = [(x, k, name) for x in doses for k, name in (enumerate(names) if x > 0 else [(0, CONTROL)])]
     obs_rows, mus, resistant = [], [], []
     for t in range(n_cell_types):
-        for x in doses:
+        for x, k, name in plan:
             for rep in range(1, n_replicates + 1):
                 res = rng.random(n_cells) < (resistant_fraction if t == resistant_type else 0.0)
-                e_cell = np.where(res, ec50[t] * resistant_shift, ec50[t])
+                e_drug = ec50[t] * drug_ec50_fold**k
+                e_cell = np.where(res, e_drug * resistant_shift, e_drug)
                 v = 1.0 / (1.0 + (x / e_cell) ** hill) if x > 0 else np.ones(n_cells)
                 alive = rng.random(n_cells) < v
                 r = 1.0 - v[alive]
@@ -188,8 +203,8 @@ def simulate_dose_response(
                 mu /= mu.sum(1, keepdims=True)
                 mus.append(mu * size[:, None])
                 resistant.append(res[alive])
-                well = f"type{t}_{x:g}_{rep}"
-                obs_rows += [(drug if x > 0 else CONTROL, float(x), f"type{t}", rep, well)] * int(alive.sum())
+                well = f"type{t}_{x:g}_{rep}" if len(names) == 1 or x == 0 else f"{name}_type{t}_{x:g}_{rep}"
+                obs_rows += [(name, float(x), f"type{t}", rep, well)] * int(alive.sum())
     mu = np.vstack(mus)
     counts = rng.negative_binomial(1.0 / dispersion, 1.0 / (1.0 + dispersion * mu)).astype(np.float32)
     obs = pd.DataFrame(obs_rows, columns=["perturbation", "dose", "cell_type", "replicate", "well"])
@@ -207,6 +222,8 @@ def simulate_dose_response(
         "resistant": np.concatenate(resistant),
         "resistant_type": f"type{resistant_type}",
         "seeded": int(n_cells),
+        "ec50_by_drug": {n: {f"type{t}": ec50[t] * drug_ec50_fold**k for t in range(n_cell_types)}
+                         for k, n in enumerate(names)},
     }
     return adata
 

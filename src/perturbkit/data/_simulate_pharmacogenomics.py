@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_drug_response"]
+__all__ = ["simulate_drug_response", "simulate_viability_plates"]
 
 
 def simulate_drug_response(
@@ -80,3 +80,102 @@ def simulate_drug_response(
     table = pd.DataFrame(ic50, index=cells, columns=pd.Index(drugs, name="DRUG_ID"))
     table.attrs["truth"] = {"pairs": pairs}
     return {"ic50": table, "features": features}
+
+
+def simulate_viability_plates(
+    *,
+    n_cell_lines: int = 40,
+    n_drugs: int = 3,
+    n_doses: int = 5,
+    dilution: float = 4.0,
+    max_dose: float = 10.0,
+    n_rep: int = 2,
+    hill: float = 1.0,
+    noise_sd: float = 0.05,
+    published_sd: float = 0.3,
+    n_controls: int = 8,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Raw GDSC-style viability plates (one plate per cell line) with planted IC50s.
+
+    Every plate holds blank wells (``TAG`` ``"B"``, medium only), DMSO negative controls
+    (``"NC-1"``), positive controls (``"PC-1"``, near-complete kill) and, per drug, a dose
+    series (``"L<drug>-D<dose>-S"``) of ``n_doses`` concentrations ``dilution``-fold apart up
+    to ``max_dose``. A well's viability is ``1 / (1 + (x / IC50)^hill)`` (drc's ``LL.2``);
+    its intensity is ``blank + (DMSO - blank) * viability`` plus Gaussian noise of SD
+    ``noise_sd`` (in units of the DMSO - blank signal). ln IC50s are drawn around the middle
+    of the tested range, so some lie beyond it. A stand-in for the gdscIC50 raw plates.
+
+    Parameters
+    ----------
+    n_cell_lines, n_drugs
+        Cell lines (``COSMIC_ID`` 900000, ...) and drugs (``DRUG_ID`` 1000, ...).
+    n_doses, dilution, max_dose
+        Dose series in uM.
+    n_rep
+        Wells per dose.
+    hill
+        Hill slope (drc's ``b``) shared by all curves.
+    noise_sd
+        Well noise, as a fraction of the DMSO - blank signal.
+    published_sd
+        SD of the noise (ln units) of the "published" IC50s in ``attrs["truth"]["ic50_long"]``.
+    n_controls
+        Blank, DMSO and positive-control wells per plate (each).
+    seed
+        Random seed.
+
+    Returns
+    -------
+    DataFrame
+        One row per well: ``SCAN_ID`` (int), ``TAG`` (category), ``COSMIC_ID`` (int),
+        ``CELL_LINE_NAME``, ``DRUG_ID`` (float, NaN for control wells), ``CONC`` (uM, NaN
+        for control wells), ``INTENSITY`` (float). ``attrs["truth"]``: ``ln_ic50`` (tidy
+        ``COSMIC_ID``, ``DRUG_ID``, ``ln_ic50``: the planted values), ``ic50_long`` (the same
+        with noise of SD ``published_sd``, the layout of
+        ``pk.data.load("gdsc_ic50_v17_gdsctools", table="ic50_long")``) and ``hill``.
+
+    Raises
+    ------
+    ValueError
+        A size below 1, ``dilution`` <= 1 or ``max_dose`` <= 0.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> plates = pk.data.simulate_viability_plates(seed=0)
+    >>> plates["COSMIC_ID"].nunique(), len(plates.attrs["truth"]["ln_ic50"])
+    (40, 120)
+    """
+    if min(n_cell_lines, n_drugs, n_doses, n_rep, n_controls) < 1:
+        raise ValueError("n_cell_lines, n_drugs, n_doses, n_rep and n_controls must be >= 1")
+    if dilution <= 1 or max_dose <= 0:
+        raise ValueError(f"dilution must be > 1 and max_dose > 0, got {dilution} and {max_dose}")
+    rng = np.random.default_rng(seed)
+    doses = max_dose / dilution ** np.arange(n_doses)[::-1]
+    mid = np.log(doses).mean()
+    half = np.log(doses[-1] / doses[0]) / 2 + 1.0
+    rows, truth = [], []
+    for i in range(n_cell_lines):
+        cosmic = 900000 + i
+        blank = rng.uniform(1500, 2500)
+        dmso = blank + rng.uniform(2e4, 6e4)
+        span = dmso - blank
+        specs = [("B", 0.0, np.nan, np.nan, n_controls), ("NC-1", 1.0, np.nan, np.nan, n_controls),
+                 ("PC-1", 0.03, np.nan, np.nan, n_controls)]
+        for d in range(n_drugs):
+            ln_ic50 = mid + rng.uniform(-half, half)
+            truth.append((cosmic, 1000 + d, ln_ic50))
+            specs += [(f"L{d + 1}-D{k + 1}-S", 1.0 / (1.0 + (x / np.exp(ln_ic50)) ** hill), float(1000 + d),
+                       float(x), n_rep) for k, x in enumerate(doses)]
+        for tag, level, drug, conc, n in specs:
+            noisy = blank + span * (level + rng.normal(0.0, noise_sd, n))
+            rows.extend((i, tag, cosmic, f"line{i:03d}", drug, conc, float(v)) for v in noisy)
+    plates = pd.DataFrame(rows, columns=["SCAN_ID", "TAG", "COSMIC_ID", "CELL_LINE_NAME", "DRUG_ID", "CONC",
+                                         "INTENSITY"])
+    for col in ("TAG", "CELL_LINE_NAME"):
+        plates[col] = plates[col].astype("category")
+    planted = pd.DataFrame(truth, columns=["COSMIC_ID", "DRUG_ID", "ln_ic50"])
+    published = planted.assign(ln_ic50=planted["ln_ic50"] + rng.normal(0.0, published_sd, len(planted)))
+    plates.attrs["truth"] = {"ln_ic50": planted, "ic50_long": published, "hill": float(hill)}
+    return plates

@@ -31,6 +31,9 @@ from ._dose_signature import predict_dose_signature as predict_dose_signature
 from ._drug_gene import drug_gene_anova as drug_gene_anova
 from ._drug_response_models import genotype_response as genotype_response
 from ._drug_response_models import ic50_matrix_factorisation as ic50_matrix_factorisation
+from ._drug_signature_scoring import drug_response_signatures as drug_response_signatures
+from ._drug_signature_scoring import score_cells as score_cells
+from ._drug_signature_scoring import signature_auroc as signature_auroc
 from ._edistance import edistance as edistance
 from ._edistance import energy_distance as energy_distance
 from ._expression_transformer import expression_transformer as expression_transformer
