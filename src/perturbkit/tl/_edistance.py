@@ -39,7 +39,7 @@ def energy_distance(
     ``E = 2 mean|x - y| - mean|x - x'| - mean|y - y'|`` with all pairs (V-statistic, so
     ``E >= 0`` and ``E = 0`` for identical samples). With ``metric="euclidean"`` it is
     Székely and Rizzo's energy distance, zero only when the two distributions are equal;
-    ``"sqeuclidean"`` (pertpy's default) reduces to ``2 * |mean(x) - mean(y)|^2``, a
+    ``"sqeuclidean"`` (the squared form some implementations offer) reduces to ``2 * |mean(x) - mean(y)|^2``, a
     distance between means only.
 
     Parameters
@@ -114,7 +114,7 @@ def edistance(
     n_comps
         Use only the first ``n_comps`` columns of the representation.
     metric
-        ``"euclidean"`` (energy distance proper) or ``"sqeuclidean"`` (pertpy's E-distance).
+        ``"euclidean"`` (energy distance proper; pertpy 1.0.3 `Distance("edistance")` gives the same numbers) or ``"sqeuclidean"`` (distance between means only).
     n_perms
         Permutations for the p-value (0: no test).
     max_cells
