@@ -9,6 +9,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,9 @@ def setup(seed: int = 0, *, dpi: int = 90) -> None:
     import scanpy as sc
 
     sc.settings.verbosity = 0
+    # Without ipywidgets tqdm.auto falls back to a text bar; its warning about that is noise
+    # on every rendered page.
+    warnings.filterwarnings("ignore", message="IProgress not found")
     mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (5.5, 4)})
     pd.set_option("display.precision", 4)
     pd.set_option("display.max_columns", 20)
