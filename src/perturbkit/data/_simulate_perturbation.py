@@ -139,45 +139,11 @@ def simulate_perturbation(
         log_fc[shared, t] = response[t] * effect_size
         de_genes[types[t]] = sorted(genes[i] for i in np.union1d(idx, shared))
 
-    conditions = [("ctrl", CONTROL), ("stim", perturbation)]
-    blocks, rows = [], []
-    for t in range(n_cell_types):
-        for d in range(n_donors):
-            for c, (cond, label) in enumerate(conditions):
-                if not paired and (d < n_donors // 2) != (c == 0):
-                    continue
-                sample_effect = rng.normal(0.0, sample_sd, size=n_genes) if sample_sd else 0.0
-                logmu = np.log(base) + type_profile[t] + donor_effect[d] + sample_effect
-                # normalised before the effect: stimulation adds (or removes) RNA of DE genes
-                # without diluting the others, so planted fold changes are the true ones
-                prop = np.exp(logmu) / np.exp(logmu).sum()
-                if c == 1:
-                    prop = prop * np.exp(log_fc[:, t])
-                size = library_size * rng.lognormal(0.0, 0.2, size=cells[t])
-                mu = size[:, None] * prop[None, :]
-                r = 1.0 / dispersion
-                blocks.append(rng.poisson(rng.gamma(r, mu / r)))
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            "perturbation": label,
-                            "condition": cond,
-                            "cell_type": types[t],
-                            "donor": donors[d],
-                            "replicate": donors[d],
-                            "sample": f"{cond}_{donors[d]}",
-                        },
-                        index=[f"{types[t]}_{donors[d]}_{cond}_{i}" for i in range(cells[t])],
-                    )
-                )
-    counts = sparse.csr_matrix(np.vstack(blocks).astype(np.float32))
-    obs = pd.concat(rows)
-    obs["perturbation"] = pd.Categorical(obs["perturbation"], categories=[CONTROL, perturbation])
-    obs["condition"] = pd.Categorical(obs["condition"], categories=["ctrl", "stim"])
-    for key in ("cell_type", "donor", "replicate", "sample"):
-        obs[key] = pd.Categorical(obs[key])
-    adata = AnnData(X=counts.copy(), obs=obs, var=pd.DataFrame(index=pd.Index(genes)))
-    adata.layers["counts"] = counts
+    adata = _sample_conditions(
+        rng, base=base, type_profile=type_profile, donor_effect=donor_effect, log_fc=log_fc,
+        types=types, donors=donors, genes=genes, cells=cells, library_size=library_size,
+        dispersion=dispersion, perturbation=perturbation, paired=paired, sample_sd=sample_sd,
+    )
     regulons = [pd.DataFrame({"source": "REG_shared", "target": [genes[i] for i in shared], "weight": 1.0})]
     for t in range(n_cell_types):
         own = [g for g in de_genes[types[t]] if g not in {genes[i] for i in shared}]
@@ -290,4 +256,69 @@ def simulate_perturbation_library(
     adata.uns["features"] = pd.DataFrame(feats, index=perts, columns=[f"f{j}" for j in range(n_features)])
     adata.uns["truth"] = {"log_fc": pd.DataFrame(log_fc.T, index=genes, columns=perts),
                           "params": {"effect_size": effect_size, "nonlinearity": nonlinearity, "seed": seed}}
+    return adata
+
+
+def _sample_conditions(
+    rng: np.random.Generator,
+    *,
+    base: np.ndarray,
+    type_profile: np.ndarray,
+    donor_effect: np.ndarray,
+    log_fc: np.ndarray,
+    types: Sequence[str],
+    donors: Sequence[str],
+    genes: Sequence[str],
+    cells: Sequence[int],
+    library_size: float,
+    dispersion: float,
+    perturbation: str,
+    paired: bool = True,
+    sample_sd: float = 0.0,
+) -> AnnData:
+    """Negative-binomial UMI counts for cell types x donors x control/stimulated.
+
+    Shared by the simulators of stimulation experiments: ``log_fc`` (genes x cell types)
+    multiplies the expression proportions of stimulated cells, after normalisation, so
+    planted fold changes are the true ones. Unpaired designs put the first half of the
+    donors in control only and the rest in stimulated only.
+    """
+    blocks, rows = [], []
+    r = 1.0 / dispersion
+    for t, cell_type in enumerate(types):
+        for d, donor in enumerate(donors):
+            for c, (cond, label) in enumerate((("ctrl", CONTROL), ("stim", perturbation))):
+                if not paired and (d < len(donors) // 2) != (c == 0):
+                    continue
+                sample_effect = rng.normal(0.0, sample_sd, size=len(genes)) if sample_sd else 0.0
+                logmu = np.log(base) + type_profile[t] + donor_effect[d] + sample_effect
+                # normalised before the effect: stimulation adds (or removes) RNA of DE genes
+                # without diluting the others, so planted fold changes are the true ones
+                prop = np.exp(logmu) / np.exp(logmu).sum()
+                if c == 1:
+                    prop = prop * np.exp(log_fc[:, t])
+                size = library_size * rng.lognormal(0.0, 0.2, size=cells[t])
+                mu = size[:, None] * prop[None, :]
+                blocks.append(rng.poisson(rng.gamma(r, mu / r)))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "perturbation": label,
+                            "condition": cond,
+                            "cell_type": cell_type,
+                            "donor": donor,
+                            "replicate": donor,
+                            "sample": f"{cond}_{donor}",
+                        },
+                        index=[f"{cell_type}_{donor}_{cond}_{i}" for i in range(cells[t])],
+                    )
+                )
+    counts = sparse.csr_matrix(np.vstack(blocks).astype(np.float32))
+    obs = pd.concat(rows)
+    obs["perturbation"] = pd.Categorical(obs["perturbation"], categories=[CONTROL, perturbation])
+    obs["condition"] = pd.Categorical(obs["condition"], categories=["ctrl", "stim"])
+    for key in ("cell_type", "donor", "replicate", "sample"):
+        obs[key] = pd.Categorical(obs[key])
+    adata = AnnData(X=counts.copy(), obs=obs, var=pd.DataFrame(index=pd.Index(list(genes))))
+    adata.layers["counts"] = counts
     return adata

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from scipy import sparse
 
-from ._load import CONTROL
+from ._simulate_perturbation import _sample_conditions
 
 __all__ = ["simulate_gene_sets", "simulate_communication", "simulate_lr_resource"]
 
@@ -207,30 +206,11 @@ def simulate_communication(
     log_fc[lig[:n_induced], sender] = effect_size
     donors = [f"d{i}" for i in range(n_donors)]
     donor_fx = rng.normal(0.0, 0.2, (n_donors, n_all))
-    blocks, rows = [], []
-    r = 1.0 / dispersion
-    for t in range(n_cell_types):
-        for d in range(n_donors):
-            for c, (cond, label) in enumerate((("ctrl", CONTROL), ("stim", perturbation))):
-                logmu = np.log(base) + profile[t] + donor_fx[d]
-                prop = np.exp(logmu) / np.exp(logmu).sum()
-                if c == 1:
-                    prop = prop * np.exp(log_fc[:, t])
-                mu = library_size * rng.lognormal(0.0, 0.2, n_cells)[:, None] * prop[None, :]
-                blocks.append(rng.poisson(rng.gamma(r, mu / r)))
-                rows.append(pd.DataFrame(
-                    {"perturbation": label, "condition": cond, "cell_type": types[t], "donor": donors[d],
-                     "replicate": donors[d], "sample": f"{cond}_{donors[d]}"},
-                    index=[f"{types[t]}_{donors[d]}_{cond}_{i}" for i in range(n_cells)],
-                ))
-    counts = sparse.csr_matrix(np.vstack(blocks).astype(np.float32))
-    obs = pd.concat(rows)
-    obs["perturbation"] = pd.Categorical(obs["perturbation"], categories=[CONTROL, perturbation])
-    obs["condition"] = pd.Categorical(obs["condition"], categories=["ctrl", "stim"])
-    for key in ("cell_type", "donor", "replicate", "sample"):
-        obs[key] = pd.Categorical(obs[key])
-    adata = AnnData(X=counts.copy(), obs=obs, var=pd.DataFrame(index=pd.Index(genes)))
-    adata.layers["counts"] = counts
+    adata = _sample_conditions(
+        rng, base=base, type_profile=profile, donor_effect=donor_fx, log_fc=log_fc, types=types,
+        donors=donors, genes=genes, cells=[n_cells] * n_cell_types, library_size=library_size,
+        dispersion=dispersion, perturbation=perturbation,
+    )
     adata.uns["truth"] = {
         "lr_pairs": pd.DataFrame({"ligand": ligands, "receptor": receptors,
                                   "induced": np.arange(n_pairs) < n_induced}),
