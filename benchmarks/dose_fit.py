@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import perturbkit as pk
-from perturbkit.tl._dose_response import curve_batch
 
 
 def main() -> None:
@@ -29,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     adata = pk.data.load("l1000_ljp005_a375_dose")
     groups = [g for g in adata.obs["perturbation"].cat.categories if g != pk.data.CONTROL][: args.groups]
-    batch = curve_batch(adata, groups=groups)
+    batch = pk.get.dose_curves(adata, groups=groups)
     result = pk.dose.compare_with_scipy(batch["dose"], batch["response"], batch["weights"])
     t0 = time.perf_counter()
     default = pk.dose.fit_curves(batch["dose"], batch["response"], "LL.4", weights=batch["weights"])
