@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from ._docs import fill_doc
+
 __all__ = ["qq"]
 
 
+@fill_doc
 def qq(
     table: pd.DataFrame,
     columns: Sequence[str] = ("pvalue_ttest", "pvalue_permutation"),
@@ -33,8 +36,7 @@ def qq(
         The p-value columns to draw.
     labels
         Legend labels (default the column names).
-    ax
-        Axes to draw on.
+    {ax}
 
     Returns
     -------

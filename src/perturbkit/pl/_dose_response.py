@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ._docs import fill_doc
+
 __all__ = ["dose_curves", "feature_curves"]
 
 
+@fill_doc
 def dose_curves(
     fits: Any,
     *,
@@ -34,8 +37,7 @@ def dose_curves(
         A :class:`perturbkit.dose.DoseResponseFit` or a dict label -> fit (from
         :func:`perturbkit.dose.fit_groups`). Fits that did not converge are drawn as data
         only, labelled "not converged".
-    ax
-        Matplotlib axes (a new figure if ``None``).
+    {ax}
     dose_unit, response_label, title
         Axis labels and title.
     band
@@ -45,9 +47,7 @@ def dose_curves(
     level
         Confidence level of band and interval.
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------
@@ -101,6 +101,7 @@ def dose_curves(
     return ax
 
 
+@fill_doc
 def feature_curves(
     adata: AnnData,
     table: pd.DataFrame,
@@ -137,16 +138,13 @@ def feature_curves(
         Feature name(s).
     dose_key, groupby, control, layer, obsm_key
         As passed to :func:`perturbkit.tl.dose_response`.
-    ax
-        Matplotlib axes (new figure if ``None``).
+    {ax}
     dose_unit, response_label, title
         Labels.
     mark_bmd
         Mark each BMD with its BMDL-BMDU bar.
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------

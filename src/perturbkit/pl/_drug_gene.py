@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._docs import fill_doc
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
+@fill_doc
 def drug_gene_volcano(
     table: pd.DataFrame,
     *,
@@ -29,14 +32,10 @@ def drug_gene_volcano(
         ``{(drug, feature): label}`` pairs to mark and label.
     fdr
         Pairs below this FDR are coloured.
-    ax
-        Axes to draw on.
-    title
-        Plot title.
+    {ax}
+    {title}
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------

@@ -9,10 +9,13 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ._docs import fill_doc
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
+@fill_doc
 def screen_rank(
     genes: pd.DataFrame,
     *,
@@ -37,14 +40,10 @@ def screen_rank(
         Legend entry of the highlighted genes.
     n_label
         Label this many top-ranked genes.
-    ax
-        Axes to draw on.
-    title
-        Plot title.
+    {ax}
+    {title}
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------
@@ -77,6 +76,7 @@ def screen_rank(
     return ax
 
 
+@fill_doc
 def screen_counts(
     adata: AnnData, *, layer: str = "normalized", ax: Axes | None = None, title: str = "sgRNA read counts"
 ) -> Axes:
@@ -89,14 +89,10 @@ def screen_counts(
     layer
         Layer to draw (``"normalized"`` after :func:`perturbkit.pp.normalize_screen`,
         ``"counts"`` before).
-    ax
-        Axes to draw on.
-    title
-        Plot title.
+    {ax}
+    {title}
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------

@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from anndata import AnnData
 
+from ._docs import fill_doc
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
+@fill_doc
 def resistance_curves(
     adata: AnnData,
     *,
@@ -33,14 +36,10 @@ def resistance_curves(
         ``obs`` column with the dose.
     unit
         Dose unit for the axis label.
-    ax
-        Axes to draw on.
-    title
-        Plot title.
+    {ax}
+    {title}
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------

@@ -11,6 +11,7 @@ from anndata import AnnData
 
 from ..pp._spatial_neighbors import check_coordinates
 from ..tl._spatial_stats import nhood_key
+from ._docs import fill_doc
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["nhood_enrichment", "spatial_scatter"]
 
 
+@fill_doc
 def spatial_scatter(
     adata: AnnData,
     color: str,
@@ -48,9 +50,7 @@ def spatial_scatter(
     size, cmap, title, ax
         Marker size, colour map, title (default ``color``), axes to draw on.
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------
@@ -97,6 +97,7 @@ def spatial_scatter(
     return ax
 
 
+@fill_doc
 def nhood_enrichment(
     adata: AnnData,
     cluster_key: str = "cell_type",
@@ -115,9 +116,7 @@ def nhood_enrichment(
     vmax
         Colour limit (symmetric; default the largest |z| shown).
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Raises
     ------

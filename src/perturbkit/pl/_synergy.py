@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._docs import fill_doc
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -15,6 +17,7 @@ def _fmt(values: np.ndarray) -> list[str]:
     return [f"{v:.3g}" for v in values]
 
 
+@fill_doc
 def synergy_heatmap(
     table: pd.DataFrame,
     block_id: str,
@@ -44,18 +47,14 @@ def synergy_heatmap(
         Dose unit for the axis labels (e.g. ``"uM"``).
     drugs
         Names of the row and column drug for the axis labels.
-    ax
-        Axes to draw on (default: a new figure).
+    {ax}
     vmax
         Colour-scale limit (default: the largest absolute value).
     annotate
         Write each value in its cell (grids up to 10 x 10).
-    title
-        Plot title.
+    {title}
 
-    Returns
-    -------
-    matplotlib.axes.Axes
+    {returns_axes}
 
     Examples
     --------
