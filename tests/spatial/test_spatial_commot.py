@@ -11,16 +11,8 @@ import perturbkit as pk
 
 
 @pytest.fixture(scope="module")
-def tissue():
-    ad = pk.data.simulate_tissue(800, seed=0)
-    sc.pp.normalize_total(ad)
-    sc.pp.log1p(ad)
-    return ad
-
-
-@pytest.fixture(scope="module")
-def pairs(tissue):
-    return tissue.uns["truth"]["lr_pairs"][["ligand", "receptor"]]
+def tissue(make_tissue):
+    return make_tissue(800, seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import scanpy as sc
 
 import perturbkit as pk
 
 
 @pytest.fixture(scope="module")
-def tissue():
-    ad = pk.data.simulate_tissue(500, seed=0, clone_radius_um=30)
-    sc.pp.normalize_total(ad)
-    sc.pp.log1p(ad)
-    return ad
+def tissue(make_tissue):
+    return make_tissue(500, seed=0, clone_radius_um=30)
 
 
 def test_grn_recovers_planted_network(tissue):

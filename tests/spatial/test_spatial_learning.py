@@ -11,11 +11,8 @@ import perturbkit as pk
 
 
 @pytest.fixture(scope="module")
-def tissue():
-    ad = pk.data.simulate_tissue(600, seed=0)
-    sc.pp.normalize_total(ad)
-    sc.pp.log1p(ad)
-    return ad
+def tissue(make_tissue):
+    return make_tissue(600, seed=0)
 
 
 def test_graph_impute_helps_spatial_genes(tissue):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import scanpy as sc
 
 import perturbkit as pk
 
@@ -12,11 +11,8 @@ GENES = ["EPCAM", "COL1A1", "PECAM1", "CD3E", "CD68", "CXCL12", "CXCR4", "NR4A1"
 
 
 @pytest.fixture(scope="module")
-def tissue():
-    ad = pk.data.simulate_tissue(900, seed=0)
-    sc.pp.normalize_total(ad)
-    sc.pp.log1p(ad)
-    return ad
+def tissue(make_tissue):
+    return make_tissue(900, seed=0)
 
 
 @pytest.fixture(scope="module")
