@@ -151,15 +151,18 @@ def provenance(dataset_id: str) -> pd.DataFrame:
             "bytes": f.size,
             "sha256": f.sha256,
             "url": f.url or f"{f.archive_url} :: {f.member}",
+            # unverified manifests may pin only a published md5 and no size
+            "checksum": ("sha256", f"{f.sha256[:16]}…") if f.sha256 else (("md5", f.md5) if f.md5 else ("", "no checksum")),
+            "size": f"{f.size:,} bytes" if f.size else "size unknown",
         }
         for f in m.files
     ]
-    table = pd.DataFrame(rows).set_index("file")
+    table = pd.DataFrame(rows).drop(columns=["checksum", "size"]).set_index("file")
     doi = f'<a href="https://doi.org/{m.doi}">doi:{m.doi}</a>' if m.doi else ""
     shown = rows if len(rows) <= 6 else rows[:6]
     items = "".join(
-        f"<li><code>{html.escape(r['file'])}</code> ({r['bytes']:,} bytes) sha256 "
-        f"<code>{r['sha256'][:16]}…</code> from <a href=\"{html.escape(r['url'].split(' :: ')[0])}\">"
+        f"<li><code>{html.escape(r['file'])}</code> ({r['size']}) {r['checksum'][0]} "
+        f"<code>{html.escape(r['checksum'][1])}</code> from <a href=\"{html.escape(r['url'].split(' :: ')[0])}\">"
         f"{html.escape(r['url'])}</a></li>"
         for r in shown
     )
@@ -181,8 +184,10 @@ def results_dir() -> Path:
     Examples
     --------
     >>> import perturbkit as pk
-    >>> pk.book.results_dir().name
-    'results'
+    >>> import os
+    >>> os.environ["PERTURBKIT_RESULTS_DIR"] = "/tmp/pk-results"
+    >>> str(pk.book.results_dir())
+    '/tmp/pk-results'
     """
     return Path(os.environ.get("PERTURBKIT_RESULTS_DIR", "_build/results"))
 

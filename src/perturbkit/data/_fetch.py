@@ -264,8 +264,8 @@ def used_datasets() -> list[dict[str, str]]:
     --------
     >>> import perturbkit as pk
     >>> _ = pk.data.fetch("drc_classic_doseresponse", ["ryegrass.rda"])
-    >>> pk.data.used_datasets()[-1]["file"]
-    'ryegrass.rda'
+    >>> "ryegrass.rda" in {entry["file"] for entry in pk.data.used_datasets()}
+    True
     """
     return list(_USED.values())
 

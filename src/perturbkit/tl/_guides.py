@@ -95,7 +95,8 @@ def guide_mixture(counts: np.ndarray, *, n_iter: int = 200, tol: float = 1e-8) -
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> x = np.r_[rng.poisson(0.3, 900), rng.negative_binomial(5, 5 / 35, 100)]
-    >>> fit = guide_mixture(x)
+    >>> import perturbkit as pk
+    >>> fit = pk.tl.guide_mixture(x)
     >>> round(float(fit["weight"]), 2), int(fit["threshold"]) <= 5
     (0.1, True)
     """
