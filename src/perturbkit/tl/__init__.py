@@ -13,6 +13,7 @@ from ._cellama import cellama as cellama
 from ._cellama import knn_accuracy as knn_accuracy
 from ._cellama import neighbourhood_embedding as neighbourhood_embedding
 from ._clones import clone_neighbourhood as clone_neighbourhood
+from ._combination_profiles import combination_profiles as combination_profiles
 from ._combinations import predict_combinations as predict_combinations
 from ._commot import commot as commot
 from ._commot import flow_summary as flow_summary
