@@ -8,14 +8,8 @@ gemgroup / batch, celltype, ncounts, var indexed by gene symbol with Ensembl ids
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import yaml
 from anndata import AnnData
 from scipy import sparse
 
@@ -134,37 +128,3 @@ def fake_scperturb(
     var["ncounts"] = counts.sum(axis=0)
     var["ncells"] = (counts > 0).sum(axis=0)
     return AnnData(X=counts if dense else sparse.csr_matrix(counts), obs=obs, var=var)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def fake_mirror(
-    root: Path, files: dict[str, AnnData], *, manifests: Path, real_mirror: Path | None = None
-) -> tuple[Path, Path]:
-    """Write ``files`` (dataset id -> AnnData) into ``root/mirror`` and a manifest copy pinning them.
-
-    Other datasets of ``real_mirror`` are linked in, so a chapter can still read them.
-    Returns (mirror folder, manifest folder).
-    """
-    mirror = root / "mirror"
-    mdir = root / "manifests"
-    mirror.mkdir(parents=True, exist_ok=True)
-    mdir.mkdir(parents=True, exist_ok=True)
-    for p in manifests.glob("*.yaml"):
-        shutil.copy(p, mdir / p.name)
-    if real_mirror is not None and real_mirror.is_dir():
-        for d in real_mirror.iterdir():
-            if d.is_dir() and d.name not in files and not (mirror / d.name).exists():
-                os.symlink(d, mirror / d.name)
-    for dataset_id, adata in files.items():
-        target = mirror / dataset_id / FILES[dataset_id]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        adata.write_h5ad(target)
-        doc = yaml.safe_load((mdir / f"{dataset_id}.yaml").read_text())
-        doc["files"][0]["sha256"] = sha256(target)
-        doc["files"][0].pop("md5", None)
-        doc["files"][0]["size"] = target.stat().st_size
-        (mdir / f"{dataset_id}.yaml").write_text(yaml.safe_dump(doc))
-    return mirror, mdir

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _scperturb_fake import FILES, TARGETS, fake_mirror, fake_scperturb
+from _scperturb_fake import FILES, TARGETS, fake_scperturb
 from anndata import AnnData
 from scipy import sparse
 
 import perturbkit as pk
 from perturbkit._validate import check_counts
-from perturbkit.data import _fetch, _manifest
 from perturbkit.data._loaders._scperturb import parse_perturbation, read_scperturb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,19 +189,12 @@ def test_lognormalised_x_needs_a_counts_layer(tmp_path: Path) -> None:
 
 
 @pytest.fixture()
-def synthetic_mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def synthetic_mirror(private_data):
     files = {i: fake_scperturb(layout="norman" if i in ("norman2019", "dixit2016") else "replogle",
                                n_genes=60, cells_per_single=20, cells_per_double=20, n_control=100, seed=k)
              for k, i in enumerate(FILES)}
-    mirror, manifests = fake_mirror(tmp_path, files, manifests=ROOT / "data_manifests")
-    monkeypatch.setenv("PERTURBKIT_MANIFESTS", str(manifests))
-    monkeypatch.setenv("PERTURBKIT_DATA_MIRROR", str(mirror))
-    monkeypatch.setenv("PERTURBKIT_DATA_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("PERTURBKIT_OFFLINE", "1")
-    _manifest._all.cache_clear()
-    _fetch._USED.clear()
-    yield files
-    _manifest._all.cache_clear()
+    private_data(files)
+    return files
 
 
 @pytest.mark.parametrize("dataset_id", sorted(FILES))

@@ -76,3 +76,90 @@ def test_bad_input(shifted):
     nan.X[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         pk.tl.predict_response(nan, holdout="type0", method="mean_shift")
+
+
+# --- latent arithmetic in a given embedding (pk.tl.embedding_shift) ------------------------
+
+
+@pytest.fixture(scope="module")
+def embedded(shifted):
+    """PCA fitted on the training cells of hold-out "type1" only, projected onto all cells."""
+    a = shifted.copy()
+    train = ~((a.obs["cell_type"] == "type1") & (a.obs["perturbation"] == "stimulated")).to_numpy()
+    x = a.X.toarray()
+    mean = x[train].mean(0)
+    _, _, vt = np.linalg.svd(x[train] - mean, full_matrices=False)
+    a.obsm["X_pca_train"] = (x - mean) @ vt[:10].T
+    a.obsm["noise"] = np.random.default_rng(0).normal(size=(a.n_obs, 10))
+    return a
+
+
+def test_embedding_shift_recovers_planted_shift(embedded):
+    pred = pk.tl.embedding_shift(embedded, holdout="type1", obsm_key="X_pca_train")
+    ctrl = embedded[(embedded.obs["cell_type"] == "type1") & (embedded.obs["perturbation"] == "control")]
+    assert pred.shape == (ctrl.n_obs, embedded.n_vars) and pred.X.dtype == np.float32
+    assert list(pred.obs_names) == list(ctrl.obs_names)
+    assert pred.uns["prediction"]["method"] == "embedding_shift"
+    change = pred.X.mean(0) - ctrl.X.toarray().mean(0)
+    truth = embedded.uns["truth"]["log_fc"]["type1"].to_numpy()
+    # the 15 shared genes are transferable; type1's own 5 DE genes cannot be known from other types
+    assert np.corrcoef(change, truth)[0, 1] > 0.75
+    shared = embedded.var_names.isin(embedded.uns["truth"]["shared_genes"])
+    # planted shared response of +-1.5 (natural log): recovered in sign and roughly in size
+    assert np.all(np.sign(change[shared]) == np.sign(truth[shared]))
+    assert 0.5 < np.abs(change[shared]).mean() < 2.0
+
+
+def test_embedding_shift_in_benchmark_beats_control_mean(embedded):
+    r = pk.tl.response_benchmark(embedded, holdout="type1", methods=["control_mean", "mean_shift"], seeds=[0],
+                                 n_top=20, embeddings={"pca_shift": "X_pca_train", "noise_shift": "noise"},
+                                 progress=False).set_index("method")
+    assert set(r.index) == {"noise_ceiling", "control_mean", "mean_shift", "pca_shift", "noise_shift"}
+    assert r.loc["pca_shift", "pearson_delta"] > 0.7
+    assert r.loc["pca_shift", "r2_top100"] > r.loc["control_mean", "r2_top100"] + 0.1
+    assert r.loc["pca_shift", "edistance"] < 0.5 * r.loc["control_mean", "edistance"]
+    # ten PCs of the training cells carry the shared response: as good as the gene-space shift
+    assert r.loc["pca_shift", "pearson_delta"] == pytest.approx(r.loc["mean_shift", "pearson_delta"], abs=0.05)
+    # an embedding that knows nothing of the cells barely moves them
+    assert r.loc["noise_shift", "edistance"] > 0.8 * r.loc["control_mean", "edistance"]
+
+
+def test_embedding_shift_without_residual_and_determinism(embedded):
+    a = pk.tl.embedding_shift(embedded, holdout="type1", obsm_key="X_pca_train", residual=False)
+    b = pk.tl.embedding_shift(embedded, holdout="type1", obsm_key="X_pca_train", residual=False)
+    assert np.array_equal(a.X, b.X) and np.isfinite(a.X).all()
+    ctrl = embedded[(embedded.obs["cell_type"] == "type1") & (embedded.obs["perturbation"] == "control")]
+    truth = embedded.uns["truth"]["log_fc"]["type1"].to_numpy()
+    assert np.corrcoef(a.X.mean(0) - ctrl.X.toarray().mean(0), truth)[0, 1] > 0.75
+    # decoded cells vary from cell to cell (not one shared shift)
+    assert a.X.std(0).mean() > 0.05
+
+
+def test_embedding_shift_leaves_adata_alone(embedded):
+    before = embedded.copy()
+    pk.tl.embedding_shift(embedded, holdout="type2", obsm_key="X_pca_train")
+    assert np.array_equal(embedded.X.toarray(), before.X.toarray())
+    assert set(embedded.obsm) == set(before.obsm) and list(embedded.obs.columns) == list(before.obs.columns)
+
+
+def test_embedding_shift_bad_input(embedded):
+    with pytest.raises(KeyError, match="'X_nope'.*available.*X_pca_train"):
+        pk.tl.embedding_shift(embedded, holdout="type1", obsm_key="X_nope")
+    bad = embedded.copy()
+    bad.obsm["cube"] = np.zeros((bad.n_obs, 2, 2))
+    with pytest.raises(ValueError, match=r"2-D array of 960 cells.*\(960, 2, 2\)"):
+        pk.tl.embedding_shift(bad, holdout="type1", obsm_key="cube")
+    bad.obsm["empty"] = np.zeros((bad.n_obs, 0))
+    with pytest.raises(ValueError, match="2-D array"):
+        pk.tl.embedding_shift(bad, holdout="type1", obsm_key="empty")
+    bad.obsm["nan"] = np.full((bad.n_obs, 3), np.nan)
+    with pytest.raises(ValueError, match="NaN"):
+        pk.tl.embedding_shift(bad, holdout="type1", obsm_key="nan")
+    with pytest.raises(ValueError, match="holdout 'type9'.*type0"):
+        pk.tl.embedding_shift(embedded, holdout="type9", obsm_key="X_pca_train")
+    with pytest.raises(ValueError, match="clash"):
+        pk.tl.response_benchmark(embedded, holdout="type1", methods=["control_mean"], seeds=[0],
+                                 embeddings={"linear": "X_pca_train"})
+    with pytest.raises(KeyError, match="X_nope"):
+        pk.tl.response_benchmark(embedded, holdout="type1", methods=["control_mean"], seeds=[0],
+                                 embeddings={"x": "X_nope"})

@@ -18,21 +18,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "data"))
 
-from _scperturb_fake import fake_mirror, fake_scperturb  # noqa: E402
+from _scperturb_fake import fake_scperturb  # noqa: E402
 
 
 def _tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def test_chapter_runs_on_norman_layout(tmp_path: Path) -> None:
+def test_chapter_runs_on_norman_layout(tmp_path: Path, private_data) -> None:
     pytest.importorskip("papermill")
-    real = Path(os.environ.get("PERTURBKIT_DATA_MIRROR", ROOT.parent / "shared" / "data"))
-    mirror, manifests = fake_mirror(tmp_path, {"norman2019": fake_scperturb(layout="norman", seed=0)},
-                                    manifests=ROOT / "data_manifests", real_mirror=real)
-    env = {**os.environ, "PERTURBKIT_MANIFESTS": str(manifests), "PERTURBKIT_DATA_MIRROR": str(mirror),
-           "PERTURBKIT_DATA_DIR": str(tmp_path / "cache"), "PERTURBKIT_RESULTS_DIR": str(tmp_path / "results"),
-           "PERTURBKIT_OFFLINE": "1", "PERTURBKIT_STRICT": "1" if real.is_dir() else "0"}
+    real = os.environ.get("PERTURBKIT_DATA_MIRROR")
+    private_data({"norman2019": fake_scperturb(layout="norman", seed=0)})
+    env = {**os.environ, "PERTURBKIT_RESULTS_DIR": str(tmp_path / "results"), "PERTURBKIT_OFFLINE": "1",
+           "PERTURBKIT_STRICT": "1" if real and Path(real).is_dir() else "0"}
     nb = tmp_path / "screens.ipynb"
     subprocess.run([_tool("jupytext"), "--to", "ipynb", "-o", str(nb), str(ROOT / "book" / "screens.md")],
                    check=True, capture_output=True)

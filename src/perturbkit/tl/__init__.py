@@ -59,6 +59,7 @@ from ._pooled_screen import screen_qc as screen_qc
 from ._pooled_screen import sgrna_lfc as sgrna_lfc
 from ._pseudobulk import pseudobulk_de as pseudobulk_de
 from ._resistant_subpopulation import resistant_subpopulation as resistant_subpopulation
+from ._response_prediction import embedding_shift as embedding_shift
 from ._response_prediction import predict_response as predict_response
 from ._response_prediction import response_benchmark as response_benchmark
 from ._response_transfer import transfer_response as transfer_response

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._validate import as_dense, check_finite
+from .._validate import as_dense, check_finite, check_obsm
 from ._contrasts import contrasts
 from ._edistance import energy_distance
 
-__all__ = ["METHODS", "predict_response", "response_benchmark"]
+__all__ = ["METHODS", "embedding_shift", "predict_response", "response_benchmark"]
 
 #: Predictors, baselines first.
 METHODS = ("control_mean", "mean_shift", "linear", "scgen", "cvae", "cpa", "ot")
@@ -22,6 +22,7 @@ _DEFAULTS: dict[str, Any] = {
     "latent_dim": 10, "hidden": 128, "n_epochs": 60, "batch_size": 128, "lr": 1e-3,
     "beta": 0.05, "adv_weight": 1.0, "ot_reg": 0.05, "n_pcs": 20, "ridge": 1.0,
 }
+_EMBEDDING_DEFAULTS: dict[str, Any] = {"decoder_alpha": 1.0, "residual": True}
 
 
 class _Split:
@@ -64,6 +65,8 @@ class _Split:
         )
         self.holdout_code = type_codes[holdout]
         self.var_names = adata.var_names
+        self.adata = adata
+        self.n_obs = adata.n_obs
 
     def type_means(self) -> tuple[np.ndarray, np.ndarray]:
         """Control and perturbed mean expression of each training cell type (rows)."""
@@ -149,6 +152,123 @@ def _ot(s: _Split, hp: dict[str, Any], seed: int) -> np.ndarray:
     # back to genes: keep each cell's out-of-PCA residual, move only within the PCA space
     residual = s.ctrl_ho - pca.inverse_transform(zc)
     return pca.inverse_transform(moved) + residual
+
+
+def _embedding(s: _Split, obsm_key: str) -> np.ndarray:
+    z = check_obsm(s.adata, obsm_key, hint="compute it first, e.g. sc.pp.pca or pk.tl.expression_transformer")
+    if z.ndim != 2 or z.shape[0] != s.n_obs or z.shape[1] < 1:
+        raise ValueError(f"adata.obsm[{obsm_key!r}] must be a 2-D array of {s.n_obs} cells x >= 1 "
+                         f"dimensions, got shape {z.shape}")
+    return check_finite(z, name=f"adata.obsm[{obsm_key!r}]")
+
+
+def _embedding_shift(s: _Split, z: np.ndarray, decoder_alpha: float, residual: bool) -> np.ndarray:
+    """scGen's latent arithmetic in a given (frozen) embedding, ridge decoder back to genes."""
+    from sklearn.linear_model import Ridge
+
+    ztr, xtr = z[s.train_idx], s.x[s.train_idx]
+    # standardise the embedding on the training cells so decoder_alpha means the same for any scale
+    mu, sd = ztr.mean(0), ztr.std(0)
+    sd = np.where(sd > 0, sd, 1.0)
+    zs = (ztr - mu) / sd
+    deltas = [zs[(s.train_type == k) & (s.train_pert == 1)].mean(0) - zs[(s.train_type == k) & (s.train_pert == 0)].mean(0)
+              for k in np.unique(s.train_type[s.train_pert == 1])]
+    delta = np.mean(deltas, axis=0)
+    decoder = Ridge(alpha=decoder_alpha).fit(zs, xtr)
+    zc = (z[s.by_type[s.holdout].control_idx] - mu) / sd
+    if residual:
+        # linear decoder: decode(z + delta) - decode(z) is the same gene shift for every cell
+        return s.ctrl_ho + decoder.coef_ @ delta
+    return decoder.predict(zc + delta)
+
+
+def embedding_shift(
+    adata: AnnData,
+    *,
+    holdout: str,
+    obsm_key: str,
+    groupby: str = "perturbation",
+    control: str = "control",
+    split_by: str = "cell_type",
+    perturbation: str | None = None,
+    layer: str | None = None,
+    decoder_alpha: float = 1.0,
+    residual: bool = True,
+) -> AnnData:
+    """Predict a held-out cell type's response by latent arithmetic in a given embedding.
+
+    scGen's recipe with the encoder swapped for any cell representation already in
+    ``adata.obsm`` (a frozen pre-trained model's embedding, or PCA): the perturbation vector
+    is the stimulated-minus-control mean of the embedding in each training cell type,
+    averaged over types; it is added to the held-out control cells' embedding and brought
+    back to genes by a ridge-regression decoder (embedding -> expression) fitted on the
+    training cells. Training cells are those of :func:`predict_response`: all cells of the
+    other types and the *control* cells of ``holdout``. The decoder and the perturbation
+    vector never see the held-out perturbed cells, but the embedding is used as given: it
+    must itself have been fitted without them (pre-train on the training cells only), or
+    the prediction leaks the answer.
+
+    With ``residual=True`` (default) each held-out control cell keeps its own expression
+    and receives ``decode(z + delta) - decode(z)``; the decoder being linear, that is one
+    gene-space shift shared by all held-out cells (the response as seen through the
+    embedding). With ``residual=False`` the cells are decoded from the shifted embedding
+    alone, as scGen does, so the decoder's reconstruction error enters the prediction.
+
+    Parameters
+    ----------
+    adata
+        Log-normalised cells with ``obs[groupby]``, ``obs[split_by]`` and the embedding.
+    holdout
+        Cell type whose perturbed cells are hidden and predicted.
+    obsm_key
+        Key of the embedding in ``adata.obsm`` (2-D, cells x dimensions).
+    groupby, control, split_by, perturbation, layer
+        As in :func:`predict_response`.
+    decoder_alpha
+        Ridge penalty of the decoder (on the embedding standardised over training cells).
+    residual
+        Keep each control cell's own expression and add the decoded latent shift (see above).
+
+    Returns
+    -------
+    AnnData
+        Predicted perturbed cells, one per held-out control cell, ``X`` float32 in the
+        space of ``X`` (or ``layer``); ``obs[split_by]`` and ``obs[groupby]``;
+        ``uns["prediction"]`` with ``method="embedding_shift"``, ``obsm_key``, ``holdout``,
+        ``perturbation``, ``decoder_alpha``, ``residual``.
+
+    Raises
+    ------
+    KeyError
+        ``obsm_key`` is not in ``adata.obsm`` (the message lists the keys present).
+    ValueError
+        The embedding is not 2-D with one row per cell, or holds NaN; the design problems of
+        :func:`predict_response` (unknown holdout, which lists the cell types, ...).
+
+    References
+    ----------
+    Lotfollahi M, Wolf FA, Theis FJ (2019) scGen. Nat Methods 16:715-721.
+
+    Examples
+    --------
+    >>> import scanpy as sc, perturbkit as pk
+    >>> adata = pk.data.simulate_perturbation(n_cells=30, n_genes=50, n_shared=10, seed=0)
+    >>> sc.pp.normalize_total(adata); sc.pp.log1p(adata); sc.pp.pca(adata, n_comps=10)
+    >>> pred = pk.tl.embedding_shift(adata, holdout="type1", obsm_key="X_pca")
+    >>> pred.shape, pred.uns["prediction"]["obsm_key"]
+    ((90, 50), 'X_pca')
+    """
+    s = _Split(adata, holdout, groupby, control, split_by, perturbation, layer)
+    x = _embedding_shift(s, _embedding(s, obsm_key), decoder_alpha, residual)
+    ho = s.by_type[holdout]
+    out = AnnData(X=np.asarray(x, dtype=np.float32),
+                  obs=adata.obs.iloc[ho.control_idx][[split_by]].copy(),
+                  var=pd.DataFrame(index=adata.var_names.copy()))
+    out.obs[groupby] = s.perturbation
+    out.uns["prediction"] = {"method": "embedding_shift", "obsm_key": obsm_key, "holdout": holdout,
+                             "perturbation": s.perturbation, "decoder_alpha": decoder_alpha,
+                             "residual": residual}
+    return out
 
 
 def predict_response(
@@ -309,6 +429,7 @@ def response_benchmark(
     perturbation: str | None = None,
     layer: str | None = None,
     n_top: int = 100,
+    embeddings: Mapping[str, str] | None = None,
     progress: bool = True,
     **hyperparams: Any,
 ) -> pd.DataFrame:
@@ -335,6 +456,10 @@ def response_benchmark(
         One repetition per seed (model initialisation and the A/B split).
     n_top
         Number of most-changed genes for ``r2_top100``.
+    embeddings
+        Extra predictors by latent arithmetic in a given embedding (:func:`embedding_shift`):
+        row label -> ``adata.obsm`` key, e.g. ``{"pca_shift": "X_pca"}``. Scored on the same
+        splits; ``decoder_alpha`` and ``residual`` may be passed in ``**hyperparams``.
 
     Returns
     -------
@@ -361,8 +486,14 @@ def response_benchmark(
         raise ValueError(f"unknown methods {bad}; choose from {list(METHODS)}")
     if not seeds:
         raise ValueError("seeds must name at least one seed")
+    embeddings = dict(embeddings or {})
+    clash = sorted(set(embeddings) & {*METHODS, "noise_ceiling"})
+    if clash:
+        raise ValueError(f"embedding labels {clash} clash with method names; choose other labels")
+    emb_hp = {k: hyperparams.pop(k) if k in hyperparams else v for k, v in _EMBEDDING_DEFAULTS.items()}
     hp = {**_DEFAULTS, **hyperparams}
     s = _Split(adata, holdout, groupby, control, split_by, perturbation, layer)
+    latent = {label: _embedding(s, key) for label, key in embeddings.items()}  # fail before training
     if len(s.stim_ho) < 4:
         raise ValueError(f"{len(s.stim_ho)} perturbed cells of {holdout!r}; need >= 4 to split in halves")
     xtr = s.x[s.train_idx]
@@ -378,4 +509,7 @@ def response_benchmark(
         for m in methods:
             pred = _run(s, m, hp, seed, progress)
             rows.append({"seed": seed, "method": m, **_scores(pred, s.ctrl_ho, half_b, top, proj)})
+        for label, z in latent.items():
+            pred = _embedding_shift(s, z, emb_hp["decoder_alpha"], emb_hp["residual"])
+            rows.append({"seed": seed, "method": label, **_scores(pred, s.ctrl_ho, half_b, top, proj)})
     return pd.DataFrame(rows)
