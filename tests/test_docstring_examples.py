@@ -6,8 +6,10 @@ The examples are the first code a reader copies; running them here keeps them tr
 from __future__ import annotations
 
 import doctest
+import importlib
 import inspect
 import os
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -50,3 +52,15 @@ def test_docstring_examples_run(qualname: str, tmp_path, monkeypatch) -> None:
         os.environ.clear()
         os.environ.update(saved)
     assert runner.summarize(verbose=False).failed == 0, "".join(report)
+
+
+LOADERS = sorted(p.stem for p in (Path(pk.__file__).parent / "data" / "_loaders").glob("[!_]*.py"))
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_loader_examples_run(loader: str, mirror) -> None:
+    """Each dataset reader's docstring examples (they load the mirrored file)."""
+    module = importlib.import_module(f"perturbkit.data._loaders.{loader}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=False)
+    assert result.attempted > 0, f"{loader}: no runnable example"
+    assert result.failed == 0, f"{result.failed} example(s) failed in the {loader} loader"
