@@ -36,6 +36,7 @@ from ._simulate_resources import simulate_lr_resource as simulate_lr_resource
 from ._simulate_screen import simulate_combinations as simulate_combinations
 from ._simulate_screen import simulate_screen as simulate_screen
 from ._simulate_signatures import simulate_signature_screen as simulate_signature_screen
+from ._simulate_subclones import simulate_tumour_subclones as simulate_tumour_subclones
 from ._simulate_tissue import simulate_tissue as simulate_tissue
 
 list = list_datasets  # noqa: A001 - `pk.data.list()` is the documented spelling
@@ -72,3 +73,4 @@ __all__ += ["simulate_resistance"]
 __all__ += ["simulate_response_transfer"]
 __all__ += ["simulate_drug_signatures"]
 __all__ += ["simulate_gene_sets", "simulate_communication", "simulate_lr_resource", "simulate_viability_plates"]
+__all__ += ["simulate_tumour_subclones"]

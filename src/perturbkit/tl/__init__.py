@@ -73,6 +73,7 @@ from ._spatial_stats import co_occurrence as co_occurrence
 from ._spatial_stats import nhood_enrichment as nhood_enrichment
 from ._spatial_stats import ripley as ripley
 from ._spatial_stats import spatial_autocorr as spatial_autocorr
+from ._subpopulation_drug_response import subpopulation_drug_response as subpopulation_drug_response
 from ._synergy import synergy as synergy
 from ._synergy import synergy_scores as synergy_scores
 from ._synergy_curves import single_drug_fits as single_drug_fits
