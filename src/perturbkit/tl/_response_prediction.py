@@ -16,11 +16,12 @@ from ._edistance import energy_distance
 __all__ = ["METHODS", "embedding_shift", "predict_response", "response_benchmark"]
 
 #: Predictors, baselines first.
-METHODS = ("control_mean", "mean_shift", "linear", "scgen", "cvae", "cpa", "ot")
+METHODS = ("control_mean", "mean_shift", "linear", "scgen", "cvae", "cpa", "cyclecdr", "ot")
 
 _DEFAULTS: dict[str, Any] = {
     "latent_dim": 10, "hidden": 128, "n_epochs": 60, "batch_size": 128, "lr": 1e-3,
-    "beta": 0.05, "adv_weight": 1.0, "ot_reg": 0.05, "n_pcs": 20, "ridge": 1.0,
+    "beta": 0.05, "adv_weight": 1.0, "cycle_weight": 1.0, "align_weight": 1.0, "ot_reg": 0.05,
+    "n_pcs": 20, "ridge": 1.0,
 }
 _EMBEDDING_DEFAULTS: dict[str, Any] = {"decoder_alpha": 1.0, "residual": True}
 
@@ -124,6 +125,16 @@ def _cpa(s: _Split, hp: dict[str, Any], seed: int, progress: bool) -> np.ndarray
                             lr=hp["lr"], adv_weight=hp["adv_weight"], seed=seed, progress=progress,
                             desc="CPA-style AE")
     return predict(s.ctrl_ho, np.full(len(s.ctrl_ho), s.holdout_code), 1)
+
+
+def _cyclecdr(s: _Split, hp: dict[str, Any], seed: int, progress: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    from ._generative import fit_cyclecdr
+
+    translate, delta, losses = fit_cyclecdr(
+        s.x[s.train_idx], s.train_pert, s.train_type, latent_dim=hp["latent_dim"], hidden=hp["hidden"],
+        n_epochs=hp["n_epochs"], batch_size=hp["batch_size"], lr=hp["lr"], cycle_weight=hp["cycle_weight"],
+        align_weight=hp["align_weight"], seed=seed, progress=progress, desc="cycleCDR-style AEs")
+    return translate(s.ctrl_ho), {"losses": losses, "latent_shift": delta}
 
 
 def _ot(s: _Split, hp: dict[str, Any], seed: int) -> np.ndarray:
@@ -309,6 +320,12 @@ def predict_response(
         CPA-style compositional autoencoder: an adversary removes the perturbation from the
         basal latent state; decoding adds a learned perturbation embedding and a cell-type
         embedding.
+    ``cyclecdr``
+        cycleCDR-style: one autoencoder for control and one for perturbed cells, sharing a
+        latent space in which the perturbation is a learned shift; trained on unpaired cells
+        with reconstruction, cycle-consistency (control -> perturbed -> control and back) and
+        per-cell-type mean-matching losses. Held-out controls are encoded by the control
+        encoder, shifted, and decoded by the perturbed decoder.
     ``ot``
         CellOT-style optimal transport: entropic OT plans within each training cell type in
         PCA space, extended to new cells by nearest-neighbour regression of displacements.
@@ -331,20 +348,24 @@ def predict_response(
         Show a tqdm progress bar while training.
     **hyperparams
         ``latent_dim`` (10), ``hidden`` (128), ``n_epochs`` (60), ``batch_size`` (128),
-        ``lr`` (1e-3), ``beta`` (KL weight, 0.05), ``adv_weight`` (1.0), ``ot_reg`` (0.05),
-        ``n_pcs`` (20), ``ridge`` (1.0).
+        ``lr`` (1e-3), ``beta`` (KL weight, 0.05), ``adv_weight`` (1.0), ``cycle_weight`` and
+        ``align_weight`` (cycleCDR's cycle-consistency and mean-matching weights, 1.0 each),
+        ``ot_reg`` (0.05), ``n_pcs`` (20), ``ridge`` (1.0).
 
     Returns
     -------
     AnnData
         Predicted perturbed cells, one per held-out control cell (``obs_names`` of those
         controls), ``X`` float32; ``uns["prediction"]`` holds ``method``, ``holdout``,
-        ``perturbation``, ``seed`` and the hyper-parameters.
+        ``perturbation``, ``seed`` and the hyper-parameters; for ``cyclecdr`` also
+        ``losses`` (dict of per-epoch ``total``, ``reconstruction``, ``cycle``, ``alignment``,
+        lists of float) and ``latent_shift`` (float32 array of ``latent_dim``).
 
     References
     ----------
     Lotfollahi M, Wolf FA, Theis FJ (2019) scGen. Nat Methods 16:715-721.
     Lotfollahi M et al. (2023) CPA. Mol Syst Biol 19:e11517.
+    Huang W, Liu H (2024) cycleCDR. Bioinformatics 40:i462-i470.
     Bunne C et al. (2023) CellOT. Nat Methods 20:1759-1768.
 
     Examples
@@ -363,33 +384,37 @@ def predict_response(
         raise TypeError(f"unknown hyper-parameters {unknown}; known: {sorted(_DEFAULTS)}")
     hp = {**_DEFAULTS, **hyperparams}
     s = _Split(adata, holdout, groupby, control, split_by, perturbation, layer)
-    x = _run(s, method, hp, seed, progress)
+    x, extra = _run(s, method, hp, seed, progress)
     ho = s.by_type[holdout]
     out = AnnData(X=np.asarray(x, dtype=np.float32),
                   obs=adata.obs.iloc[ho.control_idx][[split_by]].copy(),
                   var=pd.DataFrame(index=adata.var_names.copy()))
     out.obs[groupby] = s.perturbation
     out.uns["prediction"] = {"method": method, "holdout": holdout, "perturbation": s.perturbation,
-                             "seed": seed, **hp}
+                             "seed": seed, **hp, **extra}
     return out
 
 
-def _run(s: _Split, method: str, hp: dict[str, Any], seed: int, progress: bool) -> np.ndarray:
+def _run(s: _Split, method: str, hp: dict[str, Any], seed: int,
+         progress: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    """The prediction and any extra training record (losses) of one method."""
     if method == "control_mean":
-        return s.ctrl_ho.copy()
+        return s.ctrl_ho.copy(), {}
     if method == "mean_shift":
-        return _mean_shift(s)
+        return _mean_shift(s), {}
     if method == "linear":
-        return _linear(s, hp["ridge"])
+        return _linear(s, hp["ridge"]), {}
     if method == "ot":
-        return _ot(s, hp, seed)
+        return _ot(s, hp, seed), {}
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small models: one thread is faster and bit-reproducible
     try:
+        if method == "cyclecdr":
+            return _cyclecdr(s, hp, seed, progress)
         fn = {"scgen": _scgen, "cvae": _cvae, "cpa": _cpa}[method]
-        return fn(s, hp, seed, progress)
+        return fn(s, hp, seed, progress), {}
     finally:
         torch.set_num_threads(threads)
 
@@ -507,7 +532,7 @@ def response_benchmark(
         top = np.argsort(-np.abs(half_a.mean(0) - s.ctrl_ho.mean(0)))[:n_top]
         rows.append({"seed": seed, "method": "noise_ceiling", **_scores(half_a, s.ctrl_ho, half_b, top, proj)})
         for m in methods:
-            pred = _run(s, m, hp, seed, progress)
+            pred, _ = _run(s, m, hp, seed, progress)
             rows.append({"seed": seed, "method": m, **_scores(pred, s.ctrl_ho, half_b, top, proj)})
         for label, z in latent.items():
             pred = _embedding_shift(s, z, emb_hp["decoder_alpha"], emb_hp["residual"])
