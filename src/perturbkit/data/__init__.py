@@ -23,6 +23,8 @@ from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
 from ._simulate_dose import simulate_response_transfer as simulate_response_transfer
 from ._simulate_drug_signatures import simulate_drug_signatures as simulate_drug_signatures
+from ._simulate_epigenome import simulate_methylation_screen as simulate_methylation_screen
+from ._simulate_epigenome import simulate_multiome_screen as simulate_multiome_screen
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
 from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
 from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
@@ -74,3 +76,4 @@ __all__ += ["simulate_response_transfer"]
 __all__ += ["simulate_drug_signatures"]
 __all__ += ["simulate_gene_sets", "simulate_communication", "simulate_lr_resource", "simulate_viability_plates"]
 __all__ += ["simulate_tumour_subclones"]
+__all__ += ["simulate_methylation_screen", "simulate_multiome_screen"]

@@ -12,6 +12,9 @@ from ._cellama import cell_sentences as cell_sentences
 from ._cellama import cellama as cellama
 from ._cellama import knn_accuracy as knn_accuracy
 from ._cellama import neighbourhood_embedding as neighbourhood_embedding
+from ._chromatin import differential_accessibility as differential_accessibility
+from ._chromatin import motif_deviation as motif_deviation
+from ._chromatin import peak_gene_links as peak_gene_links
 from ._clones import clone_neighbourhood as clone_neighbourhood
 from ._combination_profiles import combination_profiles as combination_profiles
 from ._combinations import predict_combinations as predict_combinations
@@ -45,6 +48,7 @@ from ._knockdown import knockdown as knockdown
 from ._knockdown import perturbation_test as perturbation_test
 from ._mageck_mle import cnv_correct as cnv_correct
 from ._mageck_mle import mageck_mle as mageck_mle
+from ._methylation import differential_methylation as differential_methylation
 from ._mimosca import mimosca as mimosca
 from ._misty import misty as misty
 from ._mixscape import mixscape as mixscape
