@@ -63,7 +63,7 @@ Output schema (shared by the five scPerturb loaders)
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -379,3 +379,24 @@ def read_scperturb(
                    "combinations": combinations, "seed": seed},
     }
     return adata
+
+
+def scperturb_loader(file: str, **defaults: Any) -> Callable[..., AnnData]:
+    """The ``load(paths, **kw)`` of one scPerturb file: :func:`read_scperturb` with ``defaults``.
+
+    Each scPerturb dataset module is its file name, how its labels parse (``defaults``,
+    overridable per call) and a docstring; the reading itself is shared.
+    """
+
+    def load(paths: dict[str, Path], **kw: Any) -> AnnData:
+        return read_scperturb(paths[file], **{**defaults, **kw})
+
+    load.__doc__ = (
+        f"Read ``{file}`` (counts, shared obs schema), optionally subsampled.\n\n"
+        "    Parameters\n    ----------\n    paths\n"
+        f"        ``{{{file!r}: path}}`` from :func:`perturbkit.data.fetch`.\n"
+        "    **kw\n        Passed to :func:`read_scperturb` (``perturbations``, ``n_perturbations``,\n"
+        "        ``max_cells_per_perturbation``, ``max_control_cells``, ``combinations``, ``genes``,\n"
+        f"        ``n_top_genes``, ``seed``, ...); defaults for this file: {defaults or 'none'}.\n"
+    )
+    return load
