@@ -44,19 +44,14 @@ from ._simulate_tissue import simulate_tissue as simulate_tissue
 list = list_datasets  # noqa: A001 - `pk.data.list()` is the documented spelling
 
 __all__ = [
-    "simulate_dose_response",
-    "simulate_dose_table",
-    "simulate_tissue",
-    "simulate_perturbation",
-    "simulate_perturbation_library",
     "CONTROL",
     "SCHEMA",
-    "DataUnavailableError",
-    "HashMismatchWarning",
     "cache_dir",
+    "DataUnavailableError",
     "download_all",
     "fallbacks_used",
     "fetch",
+    "HashMismatchWarning",
     "is_strict",
     "list",
     "list_datasets",
@@ -64,16 +59,26 @@ __all__ = [
     "manifest",
     "manifests",
     "mirror_dir",
-    "used_datasets",
-    "simulate_screen",
+    "simulate_combination",
     "simulate_combinations",
+    "simulate_communication",
+    "simulate_dose_response",
+    "simulate_dose_table",
+    "simulate_drug_response",
+    "simulate_drug_signatures",
+    "simulate_gene_sets",
+    "simulate_lr_resource",
+    "simulate_methylation_screen",
+    "simulate_multiome_screen",
+    "simulate_perturbation",
+    "simulate_perturbation_library",
+    "simulate_pooled_screen",
+    "simulate_resistance",
+    "simulate_response_transfer",
+    "simulate_screen",
+    "simulate_signature_screen",
+    "simulate_tissue",
+    "simulate_tumour_subclones",
+    "simulate_viability_plates",
+    "used_datasets",
 ]
-__all__ += ["simulate_combination", "simulate_pooled_screen"]
-__all__ += ["simulate_signature_screen"]
-__all__ += ["simulate_drug_response"]
-__all__ += ["simulate_resistance"]
-__all__ += ["simulate_response_transfer"]
-__all__ += ["simulate_drug_signatures"]
-__all__ += ["simulate_gene_sets", "simulate_communication", "simulate_lr_resource", "simulate_viability_plates"]
-__all__ += ["simulate_tumour_subclones"]
-__all__ += ["simulate_methylation_screen", "simulate_multiome_screen"]
