@@ -325,6 +325,32 @@ def _cost(m: Model, x, lx, y, w, psi) -> np.ndarray:
     return 0.5 * np.sum(w * r * r, axis=1)
 
 
+def _accept_and_damp(old, new_cost, pred, ok_solve, active, lam, nu) -> np.ndarray:
+    """Accept steps that lower the cost; Nielsen's damping update of ``lam``/``nu`` (in place).
+
+    The gain ratio is the actual over the predicted reduction of the linearised model, as in
+    MINPACK. Returns the accepted mask over ``active``.
+    """
+    rho = (old - new_cost) / np.where(pred > 0, pred, np.nan)
+    accept = np.isfinite(new_cost) & (new_cost <= old) & ok_solve & ~(rho < 1e-4)
+    acc, rej = active[accept], active[~accept]
+    gain = np.nan_to_num(rho[accept], nan=1.0)
+    lam[acc] = np.maximum(lam[acc] * np.maximum(1 / 3, 1 - (2 * np.clip(gain, 0, 1) - 1) ** 3), 1e-15)
+    nu[acc] = 2.0
+    lam[rej] = np.minimum(lam[rej] * nu[rej], 1e16)
+    nu[rej] *= 2.0
+    return accept
+
+
+def _convergence(accept, old, new_cost, pred, step_rel, cost_now, ftol, xtol) -> np.ndarray:
+    """MINPACK-style stop codes: 3 zero cost, 1 relative reduction < ftol, 2 step < xtol, 0 go on."""
+    actual_red = (old - new_cost) / np.maximum(old, 1e-300)
+    pred_red = pred / np.maximum(old, 1e-300)
+    done_f = accept & (np.abs(actual_red) <= ftol) & (np.abs(pred_red) <= ftol)
+    done_x = step_rel <= xtol
+    return np.where(cost_now <= 1e-30, 3, np.where(done_f, 1, np.where(done_x, 2, 0)))
+
+
 def _lm(m, x, y, w, psi, status, unfit, band_lo, band_hi, ftol, xtol, max_iter):
     """The batched Levenberg-Marquardt loop (Marquardt's diagonal scaling, per-curve damping)."""
     n_curves, k = psi.shape
@@ -367,25 +393,13 @@ def _lm(m, x, y, w, psi, status, unfit, band_lo, band_hi, ftol, xtol, max_iter):
             # predicted reduction of the linearised model, as MINPACK's test uses
             jstep = (jac * step[:, None, :]).sum(2)
             pred = -((r * jstep).sum(1) + 0.5 * (jstep * jstep).sum(1))
-            # Nielsen's damping update from the gain ratio actual / predicted reduction
-            rho = (old - new_cost) / np.where(pred > 0, pred, np.nan)
-            accept = np.isfinite(new_cost) & (new_cost <= old) & ok_solve & ~(rho < 1e-4)
+            accept = _accept_and_damp(old, new_cost, pred, ok_solve, active, lam, nu)
             n_iter[active] += 1
-            acc, rej = active[accept], active[~accept]
+            acc = active[accept]
             psi[acc] = trial[accept]
             cost[acc] = new_cost[accept]
-            gain = np.nan_to_num(rho[accept], nan=1.0)
-            lam[acc] = np.maximum(lam[acc] * np.maximum(1 / 3, 1 - (2 * np.clip(gain, 0, 1) - 1) ** 3), 1e-15)
-            nu[acc] = 2.0
-            lam[rej] = np.minimum(lam[rej] * nu[rej], 1e16)
-            nu[rej] *= 2.0
-            actual_red = (old - new_cost) / np.maximum(old, 1e-300)
-            pred_red = pred / np.maximum(old, 1e-300)
             step_rel = np.linalg.norm(step, axis=1) / (np.linalg.norm(pa, axis=1) + xtol)
-            done_f = accept & (np.abs(actual_red) <= ftol) & (np.abs(pred_red) <= ftol)
-            done_x = step_rel <= xtol
-            done_0 = cost[active] <= 1e-30
-            code = np.where(done_0, 3, np.where(done_f, 1, np.where(done_x, 2, 0)))
+            code = _convergence(accept, old, new_cost, pred, step_rel, cost[active], ftol, xtol)
             # curves whose e runs off a million-fold beyond the doses are abandoned early
             if ie is not None:
                 runaway = ~((psi[active, ie] > band_lo[active]) & (psi[active, ie] < band_hi[active]))
@@ -468,26 +482,15 @@ def _varpro(x, y, w, psi, status, unfit, band_lo, band_hi, ftol, xtol, max_iter)
             old = cost[active]
             jstep = j0 * step[:, 0:1] + j1 * step[:, 1:2]
             pred = -((r * jstep).sum(1) + 0.5 * (jstep * jstep).sum(1))
-            rho = (old - new_cost) / np.where(pred > 0, pred, np.nan)
-            accept = np.isfinite(new_cost) & (new_cost <= old) & ok_solve & ~(rho < 1e-4)
+            accept = _accept_and_damp(old, new_cost, pred, ok_solve, active, lam, nu)
             n_iter[active] += 1
-            acc, rej = active[accept], active[~accept]
+            acc = active[accept]
             alpha[acc] = trial[accept]
             cost[acc] = new_cost[accept]
             lims[acc] = np.column_stack([ct, dt])[accept]
-            gain = np.nan_to_num(rho[accept], nan=1.0)
-            lam[acc] = np.maximum(lam[acc] * np.maximum(1 / 3, 1 - (2 * np.clip(gain, 0, 1) - 1) ** 3), 1e-15)
-            nu[acc] = 2.0
-            lam[rej] = np.minimum(lam[rej] * nu[rej], 1e16)
-            nu[rej] *= 2.0
-            actual_red = (old - new_cost) / np.maximum(old, 1e-300)
-            pred_red = pred / np.maximum(old, 1e-300)
             full_now = np.column_stack([alpha[active, 0], lims[active], alpha[active, 1]])
             step_rel = np.linalg.norm(step, axis=1) / (np.linalg.norm(full_now, axis=1) + xtol)
-            done_f = accept & (np.abs(actual_red) <= ftol) & (np.abs(pred_red) <= ftol)
-            done_x = step_rel <= xtol
-            done_0 = cost[active] <= 1e-30
-            code = np.where(done_0, 3, np.where(done_f, 1, np.where(done_x, 2, 0)))
+            code = _convergence(accept, old, new_cost, pred, step_rel, cost[active], ftol, xtol)
             runaway = ~((alpha[active, 1] > band_lo[active]) & (alpha[active, 1] < band_hi[active]))
             code = np.where(runaway, -1, code)
             code = np.where(~ok_lin & (code >= 0), -2, code)
