@@ -56,7 +56,7 @@ N_SUBSAMPLES = 50  # Augur's default; the subsampling noise of a mean AUC shrink
 def _augur_crosscheck(pt, adata, result: dict) -> pd.DataFrame:
     """pertpy's Augur with pk.tl.augur's settings; agreement numbers go into ``result``."""
     from perturbkit._validate import as_dense
-    from perturbkit.tl._augur import _select_genes
+    from perturbkit.tl._stats._augur import _select_genes
 
     ag = pt.tools.Augur("random_forest_classifier", n_estimators=100, max_features=2, random_state=0)
     loaded = ag.load(adata, label_col="perturbation", cell_type_col="cell_type")

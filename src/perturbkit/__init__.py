@@ -8,11 +8,11 @@ tables), ``pk.pl`` (plots), ``pk.get`` (tidy tables out of annotated AnnData),
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import book, data, dose, get, pl, pp, tl
+from . import book, data, dose, get, metrics, pl, pp, tl
 
 try:
     __version__ = version("perturbkit")
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0"
 
-__all__ = ["book", "data", "dose", "get", "pl", "pp", "tl", "__version__"]
+__all__ = ["book", "data", "dose", "get", "metrics", "pl", "pp", "tl", "__version__"]

@@ -8,7 +8,7 @@ import pytest
 from scipy import special
 
 import perturbkit as pk
-from perturbkit.tl._pooled_screen import _rho, gini
+from perturbkit.tl._screens._pooled_screen import _rho, gini
 
 T, C = ["final_1", "final_2"], ["initial_1", "initial_2"]
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import perturbkit as pk
-from perturbkit.tl._synergy_curves import SingleDrugCurve, _loewe
+from perturbkit.tl._dose._synergy_curves import SingleDrugCurve, _loewe
 
 
 def _ll(x, b, c, d, e):

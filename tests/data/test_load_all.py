@@ -16,8 +16,8 @@ from perturbkit._validate import check_counts
 VERIFIED = sorted(i for i, m in pk.data.manifests().items() if m.verified)
 
 
-def test_fourteen_verified_datasets() -> None:
-    assert len(VERIFIED) == 14
+def test_fifteen_verified_datasets() -> None:
+    assert len(VERIFIED) == 15
 
 
 @pytest.mark.parametrize("dataset_id", VERIFIED)

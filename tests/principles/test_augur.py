@@ -5,7 +5,7 @@ import pytest
 import scanpy as sc
 
 import perturbkit as pk
-from perturbkit.tl._augur import _loess, _select_genes
+from perturbkit.tl._stats._augur import _loess, _select_genes
 
 
 @pytest.fixture(scope="module")

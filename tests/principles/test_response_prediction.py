@@ -26,12 +26,12 @@ def bench(shifted):
 
 def test_every_predictor_beats_control_mean(bench):
     r = bench.set_index("method")
-    assert set(r.index) == {"noise_ceiling", *pk.tl._response_prediction.METHODS}
+    assert set(r.index) == {"noise_ceiling", *pk.tl._predict._response_prediction.METHODS}
     base = r.loc["control_mean"]
     assert base["pearson_delta"] == 0.0
     # cycleCDR is checked on its own below: its perturbed-domain decoder never saw the held-out
     # type, and on these strongly distinct simulated types it moves those cells off target
-    for m in [m for m in pk.tl._response_prediction.METHODS[1:] if m != "cyclecdr"]:
+    for m in [m for m in pk.tl._predict._response_prediction.METHODS[1:] if m != "cyclecdr"]:
         assert r.loc[m, "pearson_delta"] > 0.5, m
         assert r.loc[m, "r2_top100"] > base["r2_top100"], m
         assert r.loc[m, "edistance"] < base["edistance"], m

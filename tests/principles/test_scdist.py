@@ -80,7 +80,7 @@ def _mixed_sim(rng, *, n_samples=8, tau=0.5, balanced=False, k=3):
 
 
 def test_reml_balanced_matches_anova_by_hand():
-    from perturbkit.tl._scdist import _reml_fit
+    from perturbkit.tl._stats._scdist import _reml_fit
 
     z, design, g = _mixed_sim(np.random.default_rng(0), balanced=True)
     beta, se, df, tau2, sigma2 = _reml_fit(z, design, g)
@@ -105,7 +105,7 @@ def test_reml_matches_statsmodels_unbalanced():
     import pandas as pd
     import statsmodels.formula.api as smf
 
-    from perturbkit.tl._scdist import _reml_fit
+    from perturbkit.tl._stats._scdist import _reml_fit
 
     z, design, g = _mixed_sim(np.random.default_rng(1))
     beta, se, _, tau2, sigma2 = _reml_fit(z, design, g)
@@ -127,7 +127,7 @@ def test_reml_matches_statsmodels_unbalanced():
 
 
 def test_reml_zero_sample_variance_is_ols():
-    from perturbkit.tl._scdist import _ols_fit, _reml_fit
+    from perturbkit.tl._stats._scdist import _ols_fit, _reml_fit
 
     z, design, g = _mixed_sim(np.random.default_rng(2), tau=0.0)
     beta, se, _, tau2, _ = _reml_fit(z, design, g)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from anndata import AnnData
 
-from ..tl._dose_response import curve_batch
+from ..tl._dose._dose_response import curve_batch
 
 __all__ = ["dose_curves"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..tl._spatial_stats import nhood_key
+from ..tl._spatial._spatial_stats import nhood_key
 
 __all__ = ["nhood_enrichment"]
 

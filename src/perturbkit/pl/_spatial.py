@@ -10,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 
 from ..pp._spatial_neighbors import check_coordinates
-from ..tl._spatial_stats import nhood_key
+from ..tl._spatial._spatial_stats import nhood_key
 from ._docs import fill_doc
 
 if TYPE_CHECKING:

@@ -98,7 +98,7 @@ def load(paths: dict[str, Path], *, assign: bool = True) -> AnnData:
     adata.uns["guides"] = targets
     adata.uns["non_targeting_label"] = NON_TARGETING
     if assign:
-        from ...tl._guides import assign_guides
+        from ...tl._screens._guides import assign_guides
 
         assign_guides(adata, method="max", non_targeting=NON_TARGETING)
     return adata

@@ -1,0 +1,1 @@
+"""Predicting perturbation responses: generative models, transformers, combinations, unseen perturbations."""

@@ -1,0 +1,1 @@
+"""Space and communication: spatial statistics, ligand-receptor flows, niches, clones."""

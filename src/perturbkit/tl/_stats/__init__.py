@@ -1,0 +1,1 @@
+"""Statistics of a perturbation: distances, classifiers, differential expression, composition."""
