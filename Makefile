@@ -52,7 +52,7 @@ notebooks: $(CHAPTERS:%=$(EXEC)/%.ipynb)
 
 pages: | $(STAMP)
 	$(PY) tools/build_summary.py --out $(EXEC)/build_summary.md
-	$(PY) tools/methods_map.py --book $(EXEC) --out $(EXEC)/methods_map.md
+	$(PY) tools/methods_map.py --book $(EXEC) --out $(EXEC)/methods_map.md --check --status _build/status
 
 html: | $(STAMP)
 	$(VENV)/bin/jupyter-book build . --quiet
