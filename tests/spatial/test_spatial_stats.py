@@ -90,7 +90,7 @@ def test_morans_i_planted(tissue):
     sc.pp.normalize_total(ad)
     sc.pp.log1p(ad)
     moran = pk.tl.spatial_autocorr(ad, n_perms=20)
-    assert list(moran.columns) == ["gene", "I", "pval", "fdr", "pval_norm"]
+    assert list(moran.columns) == ["gene", "I", "pvalue", "padj", "pvalue_norm"]
     i = moran.set_index("gene")["I"]
     # niche-wide genes are patterned, per-cell TF noise is not
     assert i["CCL19"] > 0.3 and i["CCR7"] > 0.3

@@ -7,6 +7,7 @@ import pandas as pd
 from anndata import AnnData
 
 from ..._validate import check_obs
+from ...metrics import bh_adjust
 from ...pp._spatial_neighbors import CONNECTIVITIES, check_coordinates, quiet_squidpy
 
 __all__ = ["co_occurrence", "nhood_enrichment", "nhood_key", "ripley", "spatial_autocorr"]
@@ -133,13 +134,13 @@ def spatial_autocorr(
         category first, so I measures patterning *beyond* where the categories sit. A gene
         that is patterned only because its cell type is layered drops to I ~ 0.
     n_perms, seed
-        Permutations for the p-value (0: none, ``pval``/``fdr`` are NaN) and their seed.
+        Permutations for the p-value (0: none, ``pvalue``/``padj`` are NaN) and their seed.
 
     Returns
     -------
     DataFrame
-        One row per gene, sorted by I (descending): ``gene``, ``I``, ``pval``, ``fdr``
-        (permutation based), ``pval_norm`` (normal approximation). ``adata`` is not modified.
+        One row per gene, sorted by I (descending): ``gene``, ``I``, ``pvalue``, ``padj``
+        (permutation based, BH), ``pvalue_norm`` (normal approximation). ``adata`` is not modified.
 
     Examples
     --------
@@ -177,9 +178,9 @@ def spatial_autocorr(
         {
             "gene": res.index.astype(str),
             "I": res["I"].to_numpy(dtype=float),
-            "pval": res["pval_sim"].to_numpy(dtype=float) if "pval_sim" in res else np.nan,
-            "fdr": res["pval_sim_fdr_bh"].to_numpy(dtype=float) if "pval_sim_fdr_bh" in res else np.nan,
-            "pval_norm": res["pval_norm"].to_numpy(dtype=float),
+            "pvalue": res["pval_sim"].to_numpy(dtype=float) if "pval_sim" in res else np.nan,
+            "padj": bh_adjust(res["pval_sim"].to_numpy(dtype=float)) if "pval_sim" in res else np.nan,
+            "pvalue_norm": res["pval_norm"].to_numpy(dtype=float),
         }
     )
     return out.sort_values("I", ascending=False, ignore_index=True)
