@@ -43,7 +43,7 @@ def test_tidy_columns_and_no_side_effects(screen_fx) -> None:
     before = screen_fx.obs.copy()
     eff = pk.tl.mimosca(screen_fx, genes=["T0", "G0"])
     pd.testing.assert_frame_equal(screen_fx.obs, before)
-    assert list(eff.columns) == ["target", "gene", "coef", "n_cells", "rank"]
+    assert list(eff.columns) == ["target", "gene", "coef", "n_cells", "rank", "alpha", "cv_r2_gain"]
     assert len(eff) == 4 * 2
     assert set(eff["target"]) == {"T0", "T1", "T2", "T3"}
 

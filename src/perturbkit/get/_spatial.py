@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..tl._spatial._spatial_stats import nhood_key
+from .._keys import nhood_key, require_uns
 
 __all__ = ["nhood_enrichment"]
 
@@ -43,10 +43,7 @@ def nhood_enrichment(adata: AnnData, cluster_key: str = "cell_type") -> pd.DataF
     >>> pk.get.nhood_enrichment(tissue).shape
     (25, 4)
     """
-    key = nhood_key(cluster_key)
-    if key not in adata.uns:
-        raise KeyError(f"adata.uns has no {key!r}: run pk.tl.nhood_enrichment(adata, {cluster_key!r}) first")
-    res = adata.uns[key]
+    res = require_uns(adata, nhood_key(cluster_key), producer=f"pk.tl.nhood_enrichment(adata, {cluster_key!r})")
     cats = list(res["categories"])
     k = len(cats)
     out = pd.DataFrame(

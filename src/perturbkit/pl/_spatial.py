@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._keys import nhood_key, require_uns
 from ..pp._spatial_neighbors import check_coordinates
-from ..tl._spatial._spatial_stats import nhood_key
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -133,10 +133,7 @@ def nhood_enrichment(
     """
     import matplotlib.pyplot as plt
 
-    key = nhood_key(cluster_key)
-    if key not in adata.uns:
-        raise KeyError(f"adata.uns has no {key!r}: run pk.tl.nhood_enrichment(adata, {cluster_key!r}) first")
-    res = adata.uns[key]
+    res = require_uns(adata, nhood_key(cluster_key), producer=f"pk.tl.nhood_enrichment(adata, {cluster_key!r})")
     z = pd.DataFrame(np.asarray(res["zscore"], dtype=float), index=res["categories"], columns=res["categories"])
     if categories is not None:
         missing = [c for c in categories if c not in z.index]

@@ -6,16 +6,12 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._keys import nhood_key
 from ..._validate import check_obs
 from ...metrics import bh_adjust
 from ...pp._spatial_neighbors import CONNECTIVITIES, check_coordinates, quiet_squidpy
 
-__all__ = ["co_occurrence", "nhood_enrichment", "nhood_key", "ripley", "spatial_autocorr"]
-
-
-def nhood_key(cluster_key: str) -> str:
-    """``uns`` key of the neighbourhood enrichment of ``cluster_key`` (squidpy's name)."""
-    return f"{cluster_key}_nhood_enrichment"
+__all__ = ["co_occurrence", "nhood_enrichment", "ripley", "spatial_autocorr"]
 
 
 def _check_graph(adata: AnnData) -> None:
