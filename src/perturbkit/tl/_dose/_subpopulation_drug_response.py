@@ -106,7 +106,7 @@ def subpopulation_drug_response(
         1.6-fold lower IC50).
     min_cells
         Clusters with fewer cells are left out of the table and the cover
-        (listed in ``attrs["too_small"]``).
+        (listed in ``too_small``).
     tmin
         Fewest signature genes present in the data for a drug to be scored.
 
