@@ -75,10 +75,10 @@ def test_cellama_embedding_and_knn(tissue):
 def test_neighbourhood_embedding_finds_niches(tissue):
     ad = tissue.copy()
     sc.pp.pca(ad, n_comps=10, random_state=0)
-    out = pk.tl.neighbourhood_embedding(ad, "X_pca", n_neighs=8, copy=True)
+    out = pk.tl.neighbourhood_embedding(ad, obsm_key="X_pca", n_neighs=8, copy=True)
     assert "X_pca_nbr" not in ad.obsm
     assert out.obsm["X_pca_nbr"].shape == (ad.n_obs, 20)
     # the niche is a property of the surroundings: neighbours make it recoverable
     assert pk.tl.knn_accuracy(out, "X_pca_nbr", "niche") > pk.tl.knn_accuracy(out, "X_pca", "niche") + 0.05
     with pytest.raises(KeyError, match="X_nope"):
-        pk.tl.neighbourhood_embedding(ad, "X_nope")
+        pk.tl.neighbourhood_embedding(ad, obsm_key="X_nope")
