@@ -21,7 +21,7 @@ def comm():
 
 def test_gene_sets_planted_set_is_the_response_genes(dose):
     sets = pk.data.simulate_gene_sets(dose, n_sets=5, set_size=12, seed=0)
-    assert list(sets.columns) == ["source", "target", "weight"]
+    assert list(sets.columns) == ["source", "target", "weight", "planted"]
     assert (sets["weight"] == 1.0).all()
     planted = sets.loc[sets["source"] == "SIM_PLANTED_RESPONSE", "target"]
     assert sorted(planted) == sorted(dose.uns["truth"]["response_genes"])
@@ -122,11 +122,12 @@ def test_communication_bad_input():
 
 def test_lr_resource_holds_planted_pairs(comm):
     table = pk.data.simulate_lr_resource(comm, n_decoys=10, seed=0)
-    assert list(table.columns) == ["ligand", "receptor", "ligand_uniprot", "receptor_uniprot", "resource"]
+    assert list(table.columns) == ["ligand", "receptor", "ligand_uniprot", "receptor_uniprot", "resource", "planted"]
     assert len(table) == 6 + 10 and (table["resource"] == "consensus").all()
     planted = set(zip(comm.uns["truth"]["lr_pairs"]["ligand"], comm.uns["truth"]["lr_pairs"]["receptor"],
                       strict=True))
     assert planted <= set(zip(table["ligand"], table["receptor"], strict=True))
+    assert table["planted"].tolist() == [True] * 6 + [False] * 10
     decoys = table.iloc[6:]
     assert not (set(decoys["ligand"]) | set(decoys["receptor"])) & {g for p in planted for g in p}
     assert set(table["ligand"]) | set(table["receptor"]) <= set(comm.var_names)

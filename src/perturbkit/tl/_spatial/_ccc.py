@@ -161,7 +161,7 @@ def lr_scores(
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> pairs = tissue.uns["truth"]["lr_pairs"][["ligand", "receptor"]]
-    >>> lr = pk.tl.lr_scores(tissue, "cell_type", resource=pairs, n_perms=10)
+    >>> lr = pk.tl.lr_scores(tissue, cell_type_key="cell_type", resource=pairs, n_perms=10)
     >>> lr.sort_values("magnitude_rank").iloc[0][["source", "target", "ligand"]].tolist()
     ['Fibroblast', 'T cell', 'CXCL12']
     """

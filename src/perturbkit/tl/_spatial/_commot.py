@@ -102,7 +102,7 @@ def commot(
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> pairs = tissue.uns["truth"]["lr_pairs"][["ligand", "receptor"]]
     >>> pk.tl.commot(tissue, resource=pairs, dis_thr=50)
-    >>> flows = pk.tl.flow_summary(tissue, "cell_type")
+    >>> flows = pk.tl.flow_summary(tissue, cell_type_key="cell_type")
     >>> flows.query("pair == 'CXCL12-CXCR4'").iloc[0][["source", "target"]].tolist()
     ['Fibroblast', 'T cell']
     """
@@ -203,7 +203,7 @@ def flow_summary(adata: AnnData, *, cell_type_key: str = "cell_type", key: str =
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> pk.tl.commot(tissue, resource=tissue.uns["truth"]["lr_pairs"], dis_thr=50)
-    >>> pk.tl.flow_summary(tissue, "niche").columns.tolist()
+    >>> pk.tl.flow_summary(tissue, cell_type_key="niche").columns.tolist()
     ['pair', 'source', 'target', 'flow', 'share', 'reverse']
     """
     check_obs(adata, cell_type_key)
