@@ -94,8 +94,8 @@ def main() -> int:
 
     t0 = time.perf_counter()
     pk.pp.normalize_screen(screen)
-    ours = pk.tl.mageck_test(screen, treatment=TREAT, control=CTRL, n_perm=10000).set_index("gene")
-    sg = pk.tl.sgrna_lfc(screen, treatment=TREAT, control=CTRL)
+    ours = pk.tl.mageck_test(screen, treatment_samples=TREAT, control_samples=CTRL, n_perm=10000).set_index("gene")
+    sg = pk.tl.sgrna_lfc(screen, treatment_samples=TREAT, control_samples=CTRL)
     t_ours = time.perf_counter() - t0
 
     genes = ours.index.intersection(ref_genes.index)
@@ -108,11 +108,11 @@ def main() -> int:
     result = {
         "n_genes": int(len(genes)),
         "spearman_sgrna_lfc": float(stats.spearmanr(sg.loc[sgr, "lfc"], ref_sg.loc[sgr, "LFC"])[0]),
-        "spearman_sgrna_p_low": float(stats.spearmanr(sg.loc[sgr, "p_low"], ref_sg.loc[sgr, "p.low"])[0]),
+        "spearman_sgrna_p_low": float(stats.spearmanr(sg.loc[sgr, "pvalue_low"], ref_sg.loc[sgr, "p.low"])[0]),
         "spearman_gene_lfc": float(stats.spearmanr(ours.loc[genes, "lfc"], ref_genes.loc[genes, "neg|lfc"])[0]),
         "spearman_neg_rank": float(stats.spearmanr(ours.loc[genes, "neg_rank"], ref_genes.loc[genes, "neg|rank"])[0]),
         **top,
-        "hits_fdr25_perturbkit": int((ours["neg_fdr"] < 0.25).sum()),
+        "hits_fdr25_perturbkit": int((ours["neg_padj"] < 0.25).sum()),
         "hits_fdr25_mageck2": int((ref_genes["neg|fdr"] < 0.25).sum()),
         "seconds_mageck2": t_ref,
         "seconds_perturbkit": t_ours,

@@ -54,3 +54,71 @@ def test_type_hints(name: str, func) -> None:
     first = next(iter(sig.parameters.values()), None)
     if first is not None and first.name == "adata":
         assert "AnnData" in str(first.annotation), f"{name}: adata must be annotated AnnData"
+
+
+# --- the conventions of issue #11, item 3 ---------------------------------------------------
+# Each exception names the function, the rule it is excused from and why. Keep this short.
+EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("pk.pp.spatial_neighbors", "key_added"): "writes squidpy's fixed graph keys (obsp['spatial_connectivities'], "
+    "obsp['spatial_distances']) that squidpy and every spatial tl function read",
+    ("pk.tl.nhood_enrichment", "key_added"): "the uns key is derived from cell_type_key (squidpy's "
+    "'<key>_nhood_enrichment', perturbkit._keys.nhood_key) so that pl/get find it from the same argument",
+    ("pk.pl.dose_curves", "pl_return"): "dose helper",
+    ("pk.pl.feature_curves", "pl_return"): "dose helper",
+}
+
+
+def _excused(name: str, rule: str) -> bool:
+    return (name, rule) in EXCEPTIONS
+
+
+ADATA_FIRST = [(n, f) for n, f in PUBLIC if next(iter(inspect.signature(f).parameters), None) == "adata"]
+
+
+def test_exceptions_name_existing_functions() -> None:
+    names = {n for n, _ in PUBLIC}
+    assert {n for n, _ in EXCEPTIONS} <= names, sorted({n for n, _ in EXCEPTIONS} - names)
+
+
+@pytest.mark.parametrize(("name", "func"), PUBLIC, ids=[n for n, _ in PUBLIC])
+def test_adata_comes_first(name: str, func) -> None:
+    params = list(inspect.signature(func).parameters)
+    assert "adata" not in params[1:], f"{name}: adata must be the first parameter"
+
+
+@pytest.mark.parametrize(("name", "func"), ADATA_FIRST, ids=[n for n, _ in ADATA_FIRST])
+def test_options_are_keyword_only(name: str, func) -> None:
+    """After ``adata`` only required inputs (a table, a gene list) may be positional."""
+    if _excused(name, "keyword_only"):
+        pytest.skip(EXCEPTIONS[(name, "keyword_only")])
+    positional = [p for p in inspect.signature(func).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "adata"]
+    with_default = [p.name for p in positional if p.default is not inspect.Parameter.empty]
+    assert not with_default, f"{name}: options with a default must be keyword-only (after *): {with_default}"
+
+
+@pytest.mark.parametrize(("name", "func"), ADATA_FIRST, ids=[n for n, _ in ADATA_FIRST])
+def test_writers_have_copy_and_key_added(name: str, func) -> None:
+    """A function returning ``AnnData | None`` writes to adata: ``copy=False`` and ``key_added``."""
+    sig = inspect.signature(func)
+    ret = str(sig.return_annotation)
+    writes = "AnnData" in ret and "None" in ret
+    has_copy = "copy" in sig.parameters
+    if not writes and not has_copy:
+        return
+    assert writes and has_copy, f"{name}: copy goes with an 'AnnData | None' return ({ret!r})"
+    copy = sig.parameters["copy"]
+    assert copy.default is False and copy.kind is copy.KEYWORD_ONLY, f"{name}: copy must be keyword-only, False"
+    if not _excused(name, "key_added"):
+        assert "key_added" in sig.parameters, f"{name}: writes to adata but has no key_added"
+
+
+PL = [(n, f) for n, f in PUBLIC if n.startswith("pk.pl.")]
+
+
+@pytest.mark.parametrize(("name", "func"), PL, ids=[n for n, _ in PL])
+def test_pl_returns_axes_or_figure(name: str, func) -> None:
+    if _excused(name, "pl_return"):
+        pytest.skip(EXCEPTIONS[(name, "pl_return")])
+    ret = str(inspect.signature(func).return_annotation)
+    assert ret in ("Axes", "Figure"), f"{name}: a pl function returns Axes or Figure, not {ret!r}"

@@ -17,24 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._display import banner as banner
+from ._display import display_html as _display_html
+from ._display import in_notebook as _in_notebook
+
 __all__ = ["banner", "provenance", "record", "results_dir", "session_info", "setup"]
 
 _START = time.time()
 _RESULTS: dict[str, dict[str, Any]] = {}
 _SEED: int | None = None
-
-
-def _display_html(markup: str) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import HTML, display
-    except ImportError:  # plain Python: fall back to text
-        print(html.unescape(markup))
-        return
-    if get_ipython() is None:
-        print(html.unescape(markup))
-    else:
-        display(HTML(markup))
 
 
 def setup(seed: int = 0, *, dpi: int = 90) -> None:
@@ -78,44 +69,6 @@ def setup(seed: int = 0, *, dpi: int = 90) -> None:
     mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (5.5, 4)})
     pd.set_option("display.precision", 4)
     pd.set_option("display.max_columns", 20)
-
-
-def banner(text: str, *, title: str = "Note", kind: str = "warning") -> None:
-    """Show a visible admonition box in the rendered page (plain text outside notebooks).
-
-    Parameters
-    ----------
-    text
-        The message.
-    title
-        Bold title of the box.
-    kind
-        Admonition class: ``"warning"``, ``"note"``, ``"danger"``...
-
-    Returns
-    -------
-    None
-
-    Examples
-    --------
-    >>> import perturbkit as pk
-    >>> pk.book.banner("runs on simulated data", title="Simulated stand-in")
-    Simulated stand-in: runs on simulated data
-    """
-    _display_html(
-        f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}</p>'
-        f"<p>{html.escape(text)}</p></div>"
-        if _in_notebook()
-        else f"{title}: {text}"
-    )
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
 
 
 def provenance(dataset_id: str) -> pd.DataFrame:

@@ -56,51 +56,51 @@ def test_normalize_rejects_bad_counts():
 
 
 def test_planted_essential_and_enriched_genes_recovered(screen):
-    res = pk.tl.mageck_test(screen, treatment=T, control=C, n_perm=1000)
+    res = pk.tl.mageck_test(screen, treatment_samples=T, control_samples=C, n_perm=1000)
     truth = screen.uns["truth"]
     essential = set(truth.index[truth.essential])
     enriched = set(truth.index[truth.enriched])
     assert len(set(res.gene[:10]) & essential) >= 9
     assert len(set(res.sort_values("pos_rank").gene[:5]) & enriched) >= 4
-    hits = set(res.gene[res.neg_fdr < 0.1])
+    hits = set(res.gene[res.neg_padj < 0.1])
     assert len(hits & essential) >= 8 and len(hits - essential) <= 1
     # essential genes carry a negative median fold change
     assert (res.set_index("gene").loc[sorted(essential), "lfc"] < -0.5).all()
 
 
 def test_mageck_test_schema_and_seed(screen):
-    a = pk.tl.mageck_test(screen, treatment=T, control=C, n_perm=200, seed=3)
-    b = pk.tl.mageck_test(screen, treatment=T, control=C, n_perm=200, seed=3)
+    a = pk.tl.mageck_test(screen, treatment_samples=T, control_samples=C, n_perm=200, seed=3)
+    b = pk.tl.mageck_test(screen, treatment_samples=T, control_samples=C, n_perm=200, seed=3)
     pd.testing.assert_frame_equal(a, b)
     assert a.shape[0] == 100 and a["gene"].is_unique
     assert a["n_sgrna"].dtype == np.int64 and a["neg_rank"].tolist() == list(range(1, 101))
-    assert a["neg_p"].between(0, 1).all() and a["neg_fdr"].between(0, 1).all()
+    assert a["neg_pvalue"].between(0, 1).all() and a["neg_padj"].between(0, 1).all()
     assert "normalized" in screen.layers and screen.n_vars == 4  # not modified further
 
 
 def test_sgrna_lfc_sign_and_columns(screen):
-    sg = pk.tl.sgrna_lfc(screen, treatment=T, control=C)
+    sg = pk.tl.sgrna_lfc(screen, treatment_samples=T, control_samples=C)
     assert sg.index.name == "sgRNA" and len(sg) == screen.n_obs
     ess = screen.uns["truth"].index[screen.uns["truth"].essential]
     active = sg["gene"].isin(ess) & (screen.obs["efficiency"].to_numpy() > 0.5)
     assert sg.loc[active, "lfc"].median() < -1.5
-    assert (sg.loc[active, "p_low"] < 0.05).mean() > 0.8
-    assert sg[["p_low", "p_high"]].apply(lambda c: c.between(0, 1).all()).all()
+    assert (sg.loc[active, "pvalue_low"] < 0.05).mean() > 0.8
+    assert sg[["pvalue_low", "pvalue_high"]].apply(lambda c: c.between(0, 1).all()).all()
 
 
 def test_sgrna_lfc_bad_input(screen):
     with pytest.raises(ValueError, match="not in adata.var_names"):
-        pk.tl.sgrna_lfc(screen, treatment=["day21"], control=C)
+        pk.tl.sgrna_lfc(screen, treatment_samples=["day21"], control_samples=C)
     with pytest.raises(ValueError, match="both treatment and control"):
-        pk.tl.sgrna_lfc(screen, treatment=T, control=T)
+        pk.tl.sgrna_lfc(screen, treatment_samples=T, control_samples=T)
     bad = screen.copy()
     bad.obs["gene"] = bad.obs["gene"].astype(object)
     bad.obs.iloc[3, bad.obs.columns.get_loc("gene")] = None
     with pytest.raises(ValueError, match="have no gene"):
-        pk.tl.sgrna_lfc(bad, treatment=T, control=C)
+        pk.tl.sgrna_lfc(bad, treatment_samples=T, control_samples=C)
     raw = pk.data.simulate_pooled_screen(n_genes=20, n_essential=4, seed=0)
     with pytest.raises(KeyError, match="normalize_screen"):
-        pk.tl.sgrna_lfc(raw, treatment=T, control=C)
+        pk.tl.sgrna_lfc(raw, treatment_samples=T, control_samples=C)
 
 
 def test_rho_matches_beta_order_statistics():
@@ -115,9 +115,9 @@ def test_rho_matches_beta_order_statistics():
 
 
 def test_rra_bad_input():
-    tab = pd.DataFrame({"gene": ["a", "a", "b", "b"], "p_low": [0.1, 0.2, 0.5, 0.9], "lfc": [-1, -1, 0, 0]})
-    with pytest.raises(KeyError, match="p_high"):
-        pk.tl.rra(tab, score="p_high")
+    tab = pd.DataFrame({"gene": ["a", "a", "b", "b"], "pvalue_low": [0.1, 0.2, 0.5, 0.9], "lfc": [-1, -1, 0, 0]})
+    with pytest.raises(KeyError, match="pvalue_high"):
+        pk.tl.rra(tab, score="pvalue_high")
     tab2 = tab.copy()
     tab2.loc[0, "gene"] = None
     with pytest.raises(ValueError, match="no gene"):

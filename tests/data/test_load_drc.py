@@ -10,7 +10,7 @@ import perturbkit as pk
 def test_ryegrass(mirror):
     rye = pk.data.load("drc_classic_doseresponse", name="ryegrass")
     assert rye.shape == (24, 2) and list(rye.columns) == ["rootl", "conc"]
-    assert rye.attrs["dataset"] == "drc_classic_doseresponse"
+    assert pk.data.is_stand_in("drc_classic_doseresponse") is False
     assert sorted(rye["conc"].unique()) == [0.0, 0.94, 1.88, 3.75, 7.5, 15.0, 30.0]
     assert (rye["conc"] == 0).sum() == 6
 

@@ -16,7 +16,7 @@ def blocks(mirror):
 def test_schema(blocks):
     assert list(blocks.columns) == COLUMNS
     assert blocks.shape == (200 + 72 + 2400, len(COLUMNS))
-    assert blocks.attrs["dataset"] == "drugcomb_synergyfinder"
+    assert pk.data.is_stand_in("drugcomb_synergyfinder") is False
     assert blocks["block_id"].nunique() == 6
     assert set(blocks["conc_unit"]) == {"uM", "nM"}
 

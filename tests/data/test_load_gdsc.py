@@ -28,7 +28,8 @@ def test_normalise(plates):
     # DMSO wells define 1 and blanks 0: treated wells mostly between, median below 1
     assert 0.3 < wells["viability"].median() < 1.0
     assert wells["viability"].between(-0.5, 2).mean() > 0.99
-    stats = wells.attrs["plates"]
+    stats = pk.pp.gdsc_plate_qc(plates)
+    assert set(wells["SCAN_ID"]) <= set(stats.index)
     assert (stats["dmso"] > stats["blank"]).all() and stats["z_factor"].median() > 0.3
     with pytest.raises(KeyError, match="no column"):
         pk.pp.gdsc_normalise(plates.drop(columns="TAG"))

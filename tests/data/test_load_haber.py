@@ -21,4 +21,4 @@ def test_tidy(mirror):
     assert list(tidy.columns) == ["sample", "perturbation", "replicate", "cell_type", "n_cells"]
     assert len(tidy) == 80
     assert (tidy["n_cells"] >= 0).all()
-    assert tidy.attrs["dataset"] == "composition_haber2017_sccoda"
+    assert pk.data.is_stand_in("composition_haber2017_sccoda") is False

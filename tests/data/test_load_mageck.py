@@ -53,8 +53,8 @@ def test_bad_count_tables_raise():
 def test_core_essentials_deplete_in_leukemia(leuk):
     screen = leuk.copy()
     pk.pp.normalize_screen(screen)
-    res = pk.tl.mageck_test(screen, treatment=["HL60.final", "KBM7.final"],
-                            control=["HL60.initial", "KBM7.initial"], n_perm=500)
+    res = pk.tl.mageck_test(screen, treatment_samples=["HL60.final", "KBM7.final"],
+                            control_samples=["HL60.initial", "KBM7.initial"], n_perm=500)
     ess = pk.tl.core_essential_genes(res.gene)
     ranks = res.set_index("gene").loc[ess.index, "neg_rank"]
     assert (ranks <= 20).sum() >= 4  # ANAPC2/4/11, BUB3 in the top 20 of 1,000 genes

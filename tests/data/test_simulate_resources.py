@@ -21,15 +21,17 @@ def comm():
 
 def test_gene_sets_planted_set_is_the_response_genes(dose):
     sets = pk.data.simulate_gene_sets(dose, n_sets=5, set_size=12, seed=0)
-    assert list(sets.columns) == ["source", "target", "weight"]
+    assert list(sets.columns) == ["source", "target", "weight", "planted"]
     assert (sets["weight"] == 1.0).all()
     planted = sets.loc[sets["source"] == "SIM_PLANTED_RESPONSE", "target"]
     assert sorted(planted) == sorted(dose.uns["truth"]["response_genes"])
     sizes = sets.groupby("source").size()
     assert len(sizes) == 6 and (sizes.drop("SIM_PLANTED_RESPONSE") == 12).all()
     assert set(sets["target"]) <= set(dose.var_names)
-    assert sets.attrs["truth"]["random"] == [f"SIM_RANDOM_{k:02d}" for k in range(1, 6)]
-    assert sets.attrs["truth"]["planted"] == ["SIM_PLANTED_RESPONSE"]
+    flags = sets.groupby("source")["planted"].agg(["all", "any"])
+    assert (flags["all"] == flags["any"]).all()  # one flag per set
+    assert list(flags.index[~flags["any"]]) == [f"SIM_RANDOM_{k:02d}" for k in range(1, 6)]
+    assert list(flags.index[flags["any"]]) == ["SIM_PLANTED_RESPONSE"]
 
 
 def test_gene_sets_signed_split_follows_planted_sign(dose):
@@ -39,7 +41,7 @@ def test_gene_sets_signed_split_follows_planted_sign(dose):
     down = sets.loc[sets["source"] == "SIM_PLANTED_RESPONSE_DOWN", "target"]
     assert (lfc[up] > 0).all() and (lfc[down] < 0).all()
     assert sorted([*up, *down]) == sorted(dose.uns["truth"]["response_genes"])
-    assert sets.attrs["truth"]["planted"] == ["SIM_PLANTED_RESPONSE_UP", "SIM_PLANTED_RESPONSE_DOWN"]
+    assert sorted(set(sets.loc[sets["planted"], "source"])) == ["SIM_PLANTED_RESPONSE_DOWN", "SIM_PLANTED_RESPONSE_UP"]
     with pytest.raises(KeyError, match="log_fc"):
         pk.data.simulate_gene_sets(_no_lfc(dose), signed=True)
 
@@ -120,11 +122,12 @@ def test_communication_bad_input():
 
 def test_lr_resource_holds_planted_pairs(comm):
     table = pk.data.simulate_lr_resource(comm, n_decoys=10, seed=0)
-    assert list(table.columns) == ["ligand", "receptor", "ligand_uniprot", "receptor_uniprot", "resource"]
+    assert list(table.columns) == ["ligand", "receptor", "ligand_uniprot", "receptor_uniprot", "resource", "planted"]
     assert len(table) == 6 + 10 and (table["resource"] == "consensus").all()
     planted = set(zip(comm.uns["truth"]["lr_pairs"]["ligand"], comm.uns["truth"]["lr_pairs"]["receptor"],
                       strict=True))
     assert planted <= set(zip(table["ligand"], table["receptor"], strict=True))
+    assert table["planted"].tolist() == [True] * 6 + [False] * 10
     decoys = table.iloc[6:]
     assert not (set(decoys["ligand"]) | set(decoys["receptor"])) & {g for p in planted for g in p}
     assert set(table["ligand"]) | set(table["receptor"]) <= set(comm.var_names)
@@ -146,7 +149,8 @@ def test_stand_in_used_when_data_missing(monkeypatch, tmp_path, comm):
     with pytest.warns(UserWarning, match="simulated stand-in"):
         omni = pk.data.load("resources_genesets_lr", table="omni",
                             fallback=lambda: pk.data.simulate_lr_resource(comm, seed=0))
-    assert "attrs" not in omni.columns and "planted" in omni.attrs["truth"]
+    assert pk.data.is_stand_in("resources_genesets_lr")
+    assert omni["planted"].sum() == len(comm.uns["truth"]["lr_pairs"])
 
 
 def test_dose_response_several_drugs_keep_one_drug_stream():
@@ -172,11 +176,16 @@ def test_viability_plates_planted_ic50_recovered():
     assert {"SCAN_ID", "TAG", "COSMIC_ID", "DRUG_ID", "CONC", "INTENSITY"} <= set(plates.columns)
     wells = pk.pp.gdsc_normalise(plates)
     fits = pk.dose.fit_many(wells, dose="CONC", response="viability", groupby=["COSMIC_ID", "DRUG_ID"], model="LL.2")
-    truth = plates.attrs["truth"]
-    m = fits.merge(truth["ln_ic50"], on=["COSMIC_ID", "DRUG_ID"], suffixes=("", "_true"))
+    truth = plates.dropna(subset=["true_ln_ic50"]).groupby(["COSMIC_ID", "DRUG_ID"])["true_ln_ic50"].first()
+    truth = truth.reset_index().astype({"DRUG_ID": int})
+    m = fits.merge(truth, on=["COSMIC_ID", "DRUG_ID"])
     ok = m[m["converged"] & m["ic50_in_range"]]
-    assert len(ok) >= 8 and (ok["ln_ic50"] - ok["ln_ic50_true"]).abs().median() < 0.3, ok
-    assert list(truth["ic50_long"].columns) == ["COSMIC_ID", "DRUG_ID", "ln_ic50"]
+    assert len(ok) >= 8 and (ok["ln_ic50"] - ok["true_ln_ic50"]).abs().median() < 0.3, ok
+    published = pk.data.published_ic50(plates)
+    assert list(published.columns) == ["COSMIC_ID", "DRUG_ID", "ln_ic50"] and len(published) == 16
+    assert 0 < (published["ln_ic50"] - truth["true_ln_ic50"]).abs().mean() < 1  # noisy, not unrelated
+    with pytest.raises(KeyError, match="published_ln_ic50"):
+        pk.data.published_ic50(plates.drop(columns="published_ln_ic50"))
     pd.testing.assert_frame_equal(plates, pk.data.simulate_viability_plates(n_cell_lines=8, n_drugs=2, seed=0))
     with pytest.raises(ValueError, match="dilution"):
         pk.data.simulate_viability_plates(dilution=1.0)

@@ -14,7 +14,7 @@ import perturbkit as pk
 def pseudobulk():
     sim = pk.data.simulate_dose_response(n_genes=40, n_response_genes=10, n_cells=80, effect_size=2.0,
                                          resistant_fraction=0.0, doses=(0, 0.01, 0.1, 1, 10, 100, 1000), seed=0)
-    pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    pb = pk.get.pseudobulk(sim, sample_key="well", cell_type_key="cell_type")
     sc.pp.normalize_total(pb, target_sum=1e4)
     sc.pp.log1p(pb)
     return sim, pb[pb.obs["cell_type"] == "type1"].copy()

@@ -42,7 +42,7 @@ def test_predict_dose_signature_runs_and_scores():
 
     sim = pk.data.simulate_dose_response(n_cell_types=1, n_genes=30, n_response_genes=10, seed=0,
                                          doses=(0, 0.001, 0.01, 0.1, 1), ec50=[10.0])
-    pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    pb = pk.get.pseudobulk(sim, sample_key="well", cell_type_key="cell_type")
     sc.pp.normalize_total(pb, target_sum=1e4)
     sc.pp.log1p(pb)
     drug = pb.obs["replicate"].astype(int).map({1: "drugA", 2: "drugB"}).astype(str)

@@ -15,7 +15,7 @@ def test_fit_many_recovers_planted_ic50s():
                                     ec50_fold=3.0, seed=0)
     d["plate"] = np.where(d["replicate"] <= 2, "p1", "p2")
     res = pk.dose.fit_many(d, dose="dose", response="response", groupby="perturbation", model="LL.2")
-    truth = d.attrs["truth"]["e"]
+    truth = d.groupby("perturbation")["true_e"].first()
     assert res["converged"].all()
     np.testing.assert_allclose(res.set_index("perturbation").loc[truth.index, "ic50"], truth, rtol=0.15)
     lt = res.set_index("perturbation").loc[truth.index]

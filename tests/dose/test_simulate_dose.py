@@ -13,8 +13,9 @@ def test_simulate_dose_table_shape_and_seed():
     a = pk.data.simulate_dose_table(n_groups=2, seed=0)
     b = pk.data.simulate_dose_table(n_groups=2, seed=0)
     pd.testing.assert_frame_equal(a, b)
-    assert list(a.columns) == ["perturbation", "dose", "dose_unit", "replicate", "response"]
-    assert a.attrs["truth"].loc["drug1", "e"] == pytest.approx(12.0)
+    assert list(a.columns) == ["perturbation", "dose", "dose_unit", "replicate", "response",
+                               "true_b", "true_c", "true_d", "true_e"]
+    assert a.groupby("perturbation")["true_e"].first()["drug1"] == pytest.approx(12.0)
     with pytest.raises(ValueError, match="no free parameter"):
         pk.data.simulate_dose_table(model="LL.3", params={"c": 1.0})
 

@@ -75,7 +75,7 @@ def test_does_not_modify_and_deterministic():
 
 def test_cell_counts_from_anndata():
     a = pk.data.simulate_perturbation(n_cell_types=3, n_donors=2, n_cells=[5, 10, 20], seed=0)
-    counts = pk.get.cell_counts(a, sample_key="sample", groupby="cell_type")
+    counts = pk.get.cell_counts(a, sample_key="sample", cell_type_key="cell_type")
     assert {"sample", "perturbation", "donor", "cell_type", "n_cells"} <= set(counts.columns)
     assert len(counts) == 4 * 3 and int(counts["n_cells"].sum()) == a.n_obs
     assert counts.set_index(["sample", "cell_type"]).loc[("ctrl_d0", "type2"), "n_cells"] == 20

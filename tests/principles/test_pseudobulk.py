@@ -7,7 +7,7 @@ import perturbkit as pk
 
 
 def test_pseudobulk_sums(sim_counts):
-    pb = pk.get.pseudobulk(sim_counts, sample_key="sample", groupby="cell_type")
+    pb = pk.get.pseudobulk(sim_counts, sample_key="sample", cell_type_key="cell_type")
     assert pb.shape == (3 * 3 * 2, 60)
     assert (pb.obs["n_cells"] == 30).all()
     assert {"donor", "perturbation", "cell_type", "sample"} <= set(pb.obs.columns)

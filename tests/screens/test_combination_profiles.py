@@ -58,7 +58,7 @@ def test_graph_links_the_planted_modules(cells: AnnData) -> None:
 def test_graph_model_beats_additivity_only_on_planted_interactions(cells: AnnData) -> None:
     prof = pk.tl.combination_profiles(cells, n_neighbors=5)
     pairs = list(prof.uns["pairs"].index)
-    pred = pk.tl.predict_combinations(prof, train=pairs[::2], test=pairs[1::2])
+    pred = pk.tl.predict_combinations(prof, train=pairs[::2], test=pairs[1::2]).predictions
     err = (pred.assign(additive=(pred["observed"] - pred["additive"]) ** 2,
                        model=(pred["observed"] - pred["model"]) ** 2)
            .groupby("pair")[["additive", "model"]].mean())

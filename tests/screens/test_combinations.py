@@ -39,14 +39,15 @@ def test_simulator_plants_interactions(combo) -> None:
 
 def test_model_beats_additive_on_interacting_pairs(combo) -> None:
     train, test = _split(combo)
-    pred = pk.tl.predict_combinations(combo, train=train, test=test)
-    err = _errors(pred, combo.uns["truth"]["pairs"])
+    fit = pk.tl.predict_combinations(combo, train=train, test=test)
+    err = _errors(fit.predictions, combo.uns["truth"]["pairs"])
     inter = err[err["kind"] != "additive"]
     assert (inter["model"] < inter["additive"]).mean() > 0.9
     assert inter["model"].mean() < 0.3 * inter["additive"].mean()
     add = err[err["kind"] == "additive"]
     assert add["model"].mean() == pytest.approx(add["additive"].mean(), rel=0.1)  # nothing to gain
-    coefs = sorted(pred.attrs["coefficients"].values())
+    assert fit.loss.empty and fit.params["model"] == "community"
+    coefs = sorted(fit.coefficients)
     assert coefs[0] < -0.4 and coefs[-1] > 0.4  # buffering and synergy recovered
 
 
@@ -54,7 +55,7 @@ def test_unseen_module_stays_additive(combo) -> None:
     pairs = combo.uns["truth"]["pairs"]
     held = pairs[pairs["module"] == 1].index  # a synergy module with no training pair
     train = [p for p in pairs.index if p not in set(held)][::2]
-    pred = pk.tl.predict_combinations(combo, train=train, test=list(held))
+    pred = pk.tl.predict_combinations(combo, train=train, test=list(held)).predictions
     assert np.allclose(pred["model"], pred["additive"])
 
 
@@ -74,7 +75,7 @@ def test_deterministic(combo) -> None:
     train, test = _split(combo, seed=1)
     a = pk.tl.predict_combinations(combo, train=train, test=test)
     b = pk.tl.predict_combinations(combo, train=train, test=test)
-    assert a.equals(b)
+    assert a.predictions.equals(b.predictions) and a.coefficients.equals(b.coefficients)
 
 
 def test_simulator_seeded() -> None:
@@ -93,21 +94,23 @@ def gnn_run(combo):
 
 
 def test_gnn_beats_additive_on_seen_interactions(combo, gnn_run) -> None:
-    err = _errors(gnn_run, combo.uns["truth"]["pairs"])
+    err = _errors(gnn_run.predictions, combo.uns["truth"]["pairs"])
     for kind in ("synergy", "buffering"):
         inter = err[err["kind"] == kind]
         assert inter["model"].mean() < 0.85 * inter["additive"].mean(), (kind, inter[["additive", "model"]].mean())
-    assert gnn_run.attrs["loss"][-1] < 0.1 * gnn_run.attrs["loss"][0]
+    assert len(gnn_run.loss) == 300 and gnn_run.loss.iloc[-1] < 0.1 * gnn_run.loss.iloc[0]
+    assert gnn_run.coefficients.empty
 
 
 def test_gnn_invents_no_interaction_on_additive_pairs(combo, gnn_run) -> None:
-    err = _errors(gnn_run, combo.uns["truth"]["pairs"])
+    err = _errors(gnn_run.predictions, combo.uns["truth"]["pairs"])
     add = err[err["kind"] == "additive"]
     assert add["model"].mean() <= 1.1 * add["additive"].mean()
     # predicted non-additive part on additive pairs stays at the noise level of the measured
     # singles (sd 0.05 per condition mean, so ~0.01 for A+B-A-B+control), far below the
     # planted synergy (~0.07)
-    part = gnn_run.assign(d=(gnn_run["model"] - gnn_run["additive"]) ** 2).groupby("pair")["d"].mean()
+    pred = gnn_run.predictions
+    part = pred.assign(d=(pred["model"] - pred["additive"]) ** 2).groupby("pair")["d"].mean()
     assert part[add.index].mean() < 0.015, part[add.index].mean()
 
 
@@ -116,8 +119,8 @@ def test_gnn_deterministic(combo) -> None:
     a = pk.tl.predict_combinations(combo, train=train, test=test, model="gnn", epochs=30, seed=2)
     b = pk.tl.predict_combinations(combo, train=train, test=test, model="gnn", epochs=30, seed=2)
     c = pk.tl.predict_combinations(combo, train=train, test=test, model="gnn", epochs=30, seed=3)
-    assert a.equals(b) and a.attrs["loss"] == b.attrs["loss"]
-    assert not np.allclose(a["model"], c["model"])
+    assert a.predictions.equals(b.predictions) and a.loss.equals(b.loss)
+    assert not np.allclose(a.predictions["model"], c.predictions["model"])
 
 
 def test_gnn_bad_input(combo) -> None:

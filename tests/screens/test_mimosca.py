@@ -25,7 +25,8 @@ def test_recovers_planted_effects(screen_fx) -> None:
     # planted non-effects stay near zero, planted effects do not
     planted = truth.to_numpy() != 0
     assert np.abs(coef.to_numpy()[~planted]).mean() < 0.25 * np.abs(coef.to_numpy()[planted]).mean()
-    assert eff.attrs["cv_r2"][eff.attrs["alpha"]] > 0  # beats the covariates-only baseline
+    assert eff["cv_r2_gain"].nunique() == 1 and eff["alpha"].nunique() == 1
+    assert eff["cv_r2_gain"].iloc[0] > 0  # beats the covariates-only baseline
 
 
 def test_permutation_pvalues(screen_fx) -> None:
@@ -42,7 +43,7 @@ def test_tidy_columns_and_no_side_effects(screen_fx) -> None:
     before = screen_fx.obs.copy()
     eff = pk.tl.mimosca(screen_fx, genes=["T0", "G0"])
     pd.testing.assert_frame_equal(screen_fx.obs, before)
-    assert list(eff.columns) == ["target", "gene", "coef", "n_cells", "rank"]
+    assert list(eff.columns) == ["target", "gene", "coef", "n_cells", "rank", "alpha", "cv_r2_gain"]
     assert len(eff) == 4 * 2
     assert set(eff["target"]) == {"T0", "T1", "T2", "T3"}
 

@@ -17,34 +17,34 @@ def tissue(make_tissue):
 
 def test_lr_scores_planted_pair(tissue, pairs):
     before = tissue.copy()
-    lr = pk.tl.lr_scores(tissue, "cell_type", resource=pairs, n_perms=20, seed=0)
+    lr = pk.tl.lr_scores(tissue, cell_type_key="cell_type", resource=pairs, n_perms=20, seed=0)
     assert {"source", "target", "ligand", "receptor", "lr_means", "magnitude_rank", "lr_probs"} <= set(lr.columns)
     top = lr.sort_values("magnitude_rank").iloc[0]
     assert (top["source"], top["target"], top["ligand"], top["receptor"]) == ("Fibroblast", "T cell", "CXCL12", "CXCR4")
     # adata untouched
     assert set(tissue.uns) == set(before.uns)
     np.testing.assert_array_equal(tissue.X, before.X)
-    again = pk.tl.lr_scores(tissue, "cell_type", resource=pairs, n_perms=20, seed=0)
+    again = pk.tl.lr_scores(tissue, cell_type_key="cell_type", resource=pairs, n_perms=20, seed=0)
     pd.testing.assert_frame_equal(lr, again)
 
 
 def test_lr_scores_split_by(tissue, pairs):
-    lr = pk.tl.lr_scores(tissue, "cell_type", resource=pairs, split_by="niche", n_perms=10)
+    lr = pk.tl.lr_scores(tissue, cell_type_key="cell_type", resource=pairs, split_by="niche", n_perms=10)
     assert set(lr["niche"]) == {"stroma", "tumor", "immune"}
 
 
 def test_bad_inputs(tissue, pairs):
     with pytest.raises(KeyError, match="celltype"):
-        pk.tl.lr_scores(tissue, "celltype", resource=pairs)
+        pk.tl.lr_scores(tissue, cell_type_key="celltype", resource=pairs)
     mouse = pd.DataFrame({"ligand": ["Cxcl12", "Ccl19"], "receptor": ["Cxcr4", "Ccr7"]})
     with pytest.raises(ValueError, match="none of the 2 ligand-receptor pairs"):
-        pk.tl.lr_scores(tissue, "cell_type", resource=mouse)
+        pk.tl.lr_scores(tissue, cell_type_key="cell_type", resource=mouse)
     with pytest.raises(ValueError, match="'ligand' and 'receptor'"):
-        pk.tl.lr_scores(tissue, "cell_type", resource=pd.DataFrame({"source": ["A"]}))
+        pk.tl.lr_scores(tissue, cell_type_key="cell_type", resource=pd.DataFrame({"source": ["A"]}))
     with pytest.raises(ValueError, match="control 'ctrl' not found"):
-        pk.tl.differential_lr(tissue, condition_key="niche", control="ctrl", resource=pairs)
+        pk.tl.differential_lr(tissue, groupby="niche", control="ctrl", resource=pairs)
     with pytest.raises(ValueError, match="several non-control levels"):
-        pk.tl.differential_lr(tissue, condition_key="niche", control="stroma", resource=pairs)
+        pk.tl.differential_lr(tissue, groupby="niche", control="stroma", resource=pairs)
 
 
 def test_differential_planted_induction(pairs):
@@ -56,7 +56,7 @@ def test_differential_planted_induction(pairs):
     ad.X[stim, ad.var_names.get_loc("CCL19")] *= 5  # the stimulus induces CCL19 wherever it is made
     sc.pp.normalize_total(ad)
     sc.pp.log1p(ad)
-    d = pk.tl.differential_lr(ad, condition_key="condition", replicate_key="donor", resource=pairs, n_perms=10)
+    d = pk.tl.differential_lr(ad, groupby="condition", sample_key="donor", resource=pairs, n_perms=10)
     assert {"delta", "status", "delta_d1", "delta_d2", "n_consistent"} <= set(d.columns)
     # the five largest changes are all CCL19 interactions, up in both donors
     assert (d.head(5)["ligand"] == "CCL19").all()
@@ -74,8 +74,8 @@ def kang(mirror):
 
 def test_kang_ifn_chemokines_gained(kang, mirror):
     omni = pk.data.load("resources_genesets_lr", table="omni")
-    d = pk.tl.differential_lr(kang, "cell_type", condition_key="perturbation", control="control",
-                              replicate_key="donor", resource=omni[omni["resource"] == "consensus"], n_perms=20)
+    d = pk.tl.differential_lr(kang, cell_type_key="cell_type", groupby="perturbation", control="control",
+                              sample_key="donor", resource=omni[omni["resource"] == "consensus"], n_perms=20)
     top = d.head(10)
     # interferon-induced chemokines from monocytes lead, consistent in both donors
     assert top["ligand"].isin(["CCL8", "CCL2", "CXCL11", "CCL7", "CXCL10", "TNFSF13B"]).mean() >= 0.8

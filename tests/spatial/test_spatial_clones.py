@@ -21,11 +21,11 @@ def test_clone_neighbourhood_recovers_planted(tissue):
     before = tissue.obs.copy()
     res = pk.tl.clone_neighbourhood(tissue, control="NT", exclude_types=["Tumor"])
     pd.testing.assert_frame_equal(tissue.obs, before)
-    assert {"perturbation", "cell_type", "fraction", "fraction_control", "log2_ratio", "pval", "fdr",
+    assert {"perturbation", "cell_type", "fraction", "fraction_control", "log2_ratio", "pvalue", "padj",
             "n_clones", "n_clones_same_sign"} <= set(res.columns)
     assert set(res["perturbation"]) == {"SOCS1", "JAK1", "TGFBR2"}
     r = res.set_index(["perturbation", "cell_type"])
-    hits = [r.loc[k, "pval"] < 0.05 and np.sign(r.loc[k, "log2_ratio"]) == v for k, v in PLANTED.items()]
+    hits = [r.loc[k, "pvalue"] < 0.05 and np.sign(r.loc[k, "log2_ratio"]) == v for k, v in PLANTED.items()]
     assert sum(hits) >= 3, r.loc[list(PLANTED)]
     # the strongest results are planted ones, replicated in both clones
     assert tuple(res.iloc[0][["perturbation", "cell_type"]]) in PLANTED
@@ -40,7 +40,7 @@ def test_clone_null():
     ad.obs = ad.obs.assign(perturbation=ad.obs["perturbation"].where(ad.obs["perturbation"].isin(["FAKE", "NT", "control"]), "control"))
     res = pk.tl.clone_neighbourhood(ad, control="NT", exclude_types=["Tumor"])
     assert set(res["perturbation"]) == {"FAKE"}
-    assert (res["fdr"] > 0.05).all()
+    assert (res["padj"] > 0.05).all()
 
 
 def test_clone_bad_input(tissue):
@@ -68,7 +68,7 @@ def test_intra_vs_inter_regulation(normed):
     targets = ["CD274", "NR4A1", *grn["target"].head(3)]
     predictors = ["CD3E", "COL1A1", "CXCL12", "EPCAM", "CD68", "TF1", "TF2", "TF3"]
     before = normed.X.copy()
-    res = pk.tl.intercellular_regression(normed, targets, predictors=predictors, groupby="cell_type", seed=0)
+    res = pk.tl.intercellular_regression(normed, targets, predictors=predictors, cell_type_key="cell_type", seed=0)
     np.testing.assert_array_equal(normed.X, before)
     top = res.groupby(["group", "target"]).head(1).set_index(["group", "target"])
     # juxtacrine: CD274 of tumour cells from neighbouring T cells; paracrine: NR4A1 of T cells from fibroblasts
@@ -84,7 +84,7 @@ def test_intra_vs_inter_regulation(normed):
     for tf, target in grn[["tf", "target"]].head(3).itertuples(index=False):
         assert tuple(top.loc[("Tumor", target), ["predictor", "scope"]]) == (tf, "intra")
         assert abs(top.loc[("Tumor", target), "gain"]) < 0.05
-    again = pk.tl.intercellular_regression(normed, targets, predictors=predictors, groupby="cell_type", seed=0)
+    again = pk.tl.intercellular_regression(normed, targets, predictors=predictors, cell_type_key="cell_type", seed=0)
     pd.testing.assert_frame_equal(res, again)
 
 
@@ -92,4 +92,4 @@ def test_regression_bad_input(normed):
     with pytest.raises(KeyError, match="var_names"):
         pk.tl.intercellular_regression(normed, ["nope"])
     with pytest.raises(KeyError, match="no column 'celltype'"):
-        pk.tl.intercellular_regression(normed, ["CD274"], groupby="celltype")
+        pk.tl.intercellular_regression(normed, ["CD274"], cell_type_key="celltype")

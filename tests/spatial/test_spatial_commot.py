@@ -32,7 +32,7 @@ def test_keys_and_copy(tissue, moved):
 
 
 def test_planted_direction(moved):
-    flows = pk.tl.flow_summary(moved, "cell_type")
+    flows = pk.tl.flow_summary(moved, cell_type_key="cell_type")
     cx = flows[flows["pair"] == "CXCL12-CXCR4"].iloc[0]
     assert (cx["source"], cx["target"]) == ("Fibroblast", "T cell")
     assert cx["share"] > 0.4
@@ -40,14 +40,14 @@ def test_planted_direction(moved):
 
 
 def test_no_flow_across_the_tumour(moved):
-    flows = pk.tl.flow_summary(moved, "niche").set_index(["pair", "source", "target"])
+    flows = pk.tl.flow_summary(moved, cell_type_key="niche").set_index(["pair", "source", "target"])
     assert flows.loc[("CCL19-CCR7", "stroma", "immune"), "flow"] == 0
     assert flows.loc[("CXCL12-CXCR4", "stroma", "immune"), "flow"] == 0
 
 
 def test_received_signal_tracks_truth(tissue, moved):
     t = (tissue.obs["cell_type"] == "T cell").to_numpy()
-    received = pk.tl.received_signal(moved, "CXCL12-CXCR4", groupby="cell_type", sender="Fibroblast").to_numpy()
+    received = pk.tl.received_signal(moved, "CXCL12-CXCR4", cell_type_key="cell_type", sender="Fibroblast").to_numpy()
     assert np.corrcoef(received[t], tissue.uns["truth"]["received_signal"][t])[0, 1] > 0.35
     with pytest.raises(KeyError, match="run pk.tl.commot"):
         pk.tl.received_signal(moved, "CXCL12-CXCR5")
@@ -73,7 +73,7 @@ def test_bad_input(tissue, pairs, moved):
     with pytest.raises(ValueError, match="NaN"):
         pk.tl.commot(ad, resource=pairs)
     with pytest.raises(KeyError, match="run pk.tl.commot"):
-        pk.tl.flow_summary(tissue, "cell_type")
+        pk.tl.flow_summary(tissue, cell_type_key="cell_type")
     with pytest.raises(ValueError, match="negative"):
         neg = tissue.copy()
         neg.X = neg.X - 1

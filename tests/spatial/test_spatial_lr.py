@@ -28,7 +28,7 @@ def test_keys_and_copy(tissue, scored):
     assert list(local.index) == list(scored.obs_names)
     assert scored.obsm["spatial_lr_pvals"].shape == (1000, 2)
     g = scored.uns["spatial_lr"]["global"]
-    assert {"ligand", "receptor", "global_moran", "global_pval", "mean_local", "frac_significant"} <= set(g.columns)
+    assert {"ligand", "receptor", "global_moran", "global_pvalue", "mean_local", "frac_significant"} <= set(g.columns)
     assert scored.uns["spatial_lr"]["params"]["bandwidth"] == 20.0
 
 

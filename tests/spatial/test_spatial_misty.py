@@ -17,7 +17,7 @@ def tissue(make_tissue):
 
 @pytest.fixture(scope="module")
 def fitted(tissue):
-    return pk.tl.misty(tissue, genes=GENES, groupby="cell_type", seed=0, copy=True)
+    return pk.tl.misty(tissue, genes=GENES, cell_type_key="cell_type", seed=0, copy=True)
 
 
 def test_keys_and_copy(tissue, fitted):
@@ -51,7 +51,7 @@ def test_juxtacrine_dependency_recovered(fitted):
 
 
 def test_seed_determinism(tissue, fitted):
-    again = pk.tl.misty(tissue, genes=GENES, groupby="cell_type", seed=0, copy=True)
+    again = pk.tl.misty(tissue, genes=GENES, cell_type_key="cell_type", seed=0, copy=True)
     pd.testing.assert_frame_equal(again.uns["misty"]["target_metrics"], fitted.uns["misty"]["target_metrics"])
 
 
@@ -61,7 +61,7 @@ def test_bad_input(tissue):
     with pytest.raises(ValueError, match="two genes"):
         pk.tl.misty(tissue, genes=["EPCAM"])
     with pytest.raises(KeyError, match="no column 'celltype'"):
-        pk.tl.misty(tissue, genes=GENES, groupby="celltype")
+        pk.tl.misty(tissue, genes=GENES, cell_type_key="celltype")
     ad = tissue.copy()
     del ad.obsm["spatial"]
     with pytest.raises(KeyError, match="coordinates"):

@@ -51,33 +51,33 @@ def test_bad_coordinates(mutate, err, match):
 def test_nhood_needs_graph_and_key():
     ad = pk.data.simulate_tissue(300, seed=0, clone_radius_um=25)
     with pytest.raises(KeyError, match="spatial_neighbors"):
-        pk.tl.nhood_enrichment(ad, "cell_type")
+        pk.tl.nhood_enrichment(ad, cell_type_key="cell_type")
     pk.pp.spatial_neighbors(ad)
     with pytest.raises(KeyError, match="no column 'celltype'"):
-        pk.tl.nhood_enrichment(ad, "celltype")
+        pk.tl.nhood_enrichment(ad, cell_type_key="celltype")
     with pytest.raises(KeyError, match="run pk.tl.nhood_enrichment"):
-        pk.get.nhood_enrichment(ad, "cell_type")
+        pk.get.nhood_enrichment(ad, cell_type_key="cell_type")
 
 
 def test_nhood_planted_niches_copy_and_seed(tissue):
     before = set(tissue.uns)
-    out = pk.tl.nhood_enrichment(tissue, "niche", n_perms=50, seed=1, copy=True)
+    out = pk.tl.nhood_enrichment(tissue, cell_type_key="niche", n_perms=50, seed=1, copy=True)
     assert set(tissue.uns) == before
     z = pd.DataFrame(out.uns["niche_nhood_enrichment"]["zscore"], index=["stroma", "tumor", "immune"],
                      columns=["stroma", "tumor", "immune"])
     assert (np.diag(z) > 10).all()
     # stroma and immune bands never touch: the tumour band lies between them
     assert z.loc["stroma", "immune"] < -10
-    again = pk.tl.nhood_enrichment(tissue, "niche", n_perms=50, seed=1, copy=True)
+    again = pk.tl.nhood_enrichment(tissue, cell_type_key="niche", n_perms=50, seed=1, copy=True)
     np.testing.assert_array_equal(again.uns["niche_nhood_enrichment"]["zscore"], z.to_numpy())
-    tab = pk.get.nhood_enrichment(out, "niche")
+    tab = pk.get.nhood_enrichment(out, cell_type_key="niche")
     assert list(tab.columns) == ["group_a", "group_b", "zscore", "count"]
     assert len(tab) == 9
 
 
 def test_nhood_plot(tissue):
-    pk.tl.nhood_enrichment(tissue, "cell_type", n_perms=20)
-    ax = pk.pl.nhood_enrichment(tissue, "cell_type")
+    pk.tl.nhood_enrichment(tissue, cell_type_key="cell_type", n_perms=20)
+    ax = pk.pl.nhood_enrichment(tissue, cell_type_key="cell_type")
     assert ax.get_title() == "Neighbourhood enrichment"
     ax = pk.pl.spatial_scatter(tissue, "CXCL12")
     assert ax.get_ylabel() == "y (µm)"
@@ -90,7 +90,7 @@ def test_morans_i_planted(tissue):
     sc.pp.normalize_total(ad)
     sc.pp.log1p(ad)
     moran = pk.tl.spatial_autocorr(ad, n_perms=20)
-    assert list(moran.columns) == ["gene", "I", "pval", "fdr", "pval_norm"]
+    assert list(moran.columns) == ["gene", "I", "pvalue", "padj", "pvalue_norm"]
     i = moran.set_index("gene")["I"]
     # niche-wide genes are patterned, per-cell TF noise is not
     assert i["CCL19"] > 0.3 and i["CCR7"] > 0.3
@@ -107,8 +107,8 @@ def osm(mirror):
 
 
 def test_osmfish_layer_neurons_are_neighbours(osm):
-    pk.tl.nhood_enrichment(osm, "cell_type", n_perms=50, seed=0)
-    z = pk.get.nhood_enrichment(osm, "cell_type").set_index(["group_a", "group_b"])["zscore"]
+    pk.tl.nhood_enrichment(osm, cell_type_key="cell_type", n_perms=50, seed=0)
+    z = pk.get.nhood_enrichment(osm, cell_type_key="cell_type").set_index(["group_a", "group_b"])["zscore"]
     for layer in ("pyramidal_L4", "Pyramidal_L6", "Pyramidal_L2-3", "Pyramidal_L5"):
         assert z[(layer, layer)] > 5, layer
     # adjacent layers touch, distant layers avoid each other
@@ -127,29 +127,29 @@ def test_osmfish_morans_i_layer_genes(osm):
 
 
 def test_co_occurrence_planted_bands(tissue):
-    co = pk.tl.co_occurrence(tissue, "niche", distances=[10, 40, 80, 160])
+    co = pk.tl.co_occurrence(tissue, cell_type_key="niche", distances=[10, 40, 80, 160])
     assert len(co) == 3 * 3 * 3
     r = co.set_index(["group_a", "group_b", "distance"])["ratio"]
     assert r[("stroma", "stroma", 40.0)] > 2.5  # a quarter of the section: ratio near 4
     assert r[("stroma", "immune", 40.0)] == 0  # separated by the tumour band
     with pytest.raises(ValueError, match="increasing"):
-        pk.tl.co_occurrence(tissue, "niche", distances=[50, 10])
+        pk.tl.co_occurrence(tissue, cell_type_key="niche", distances=[50, 10])
 
 
 def test_ripley_clustered_vs_random(tissue):
-    rip = pk.tl.ripley(tissue, "niche", n_simulations=5, seed=0)
+    rip = pk.tl.ripley(tissue, cell_type_key="niche", n_simulations=5, seed=0)
     assert set(rip.columns) == {"group", "n_cells", "distance", "L", "L_random", "L_random_hi"}
     last = rip.groupby("group").tail(1).set_index("group")
     assert (last["L"] > last["L_random_hi"]).all()  # bands are clustered
     # a random label is not clustered against random subsets of cells
     ad = tissue.copy()
     ad.obs["random"] = np.random.default_rng(0).choice(["a", "b"], ad.n_obs)
-    rnd = pk.tl.ripley(ad, "random", n_simulations=10, seed=0).groupby("group").tail(1)
+    rnd = pk.tl.ripley(ad, cell_type_key="random", n_simulations=10, seed=0).groupby("group").tail(1)
     assert np.allclose(rnd["L"], rnd["L_random"], rtol=0.1)
-    again = pk.tl.ripley(ad, "random", n_simulations=10, seed=0).groupby("group").tail(1)
+    again = pk.tl.ripley(ad, cell_type_key="random", n_simulations=10, seed=0).groupby("group").tail(1)
     pd.testing.assert_frame_equal(rnd, again)
     with pytest.raises(ValueError, match="null"):
-        pk.tl.ripley(tissue, "niche", null="poisson")
+        pk.tl.ripley(tissue, cell_type_key="niche", null="poisson")
 
 
 def test_morans_i_within_cell_type(tissue):

@@ -15,7 +15,7 @@ from ._fetch import (
     mirror_dir,
     used_datasets,
 )
-from ._load import CONTROL, SCHEMA, fallbacks_used, list_datasets, load
+from ._load import CONTROL, SCHEMA, fallbacks_used, is_stand_in, list_datasets, load
 from ._manifest import manifest, manifests
 
 # simulators (one module per kind of experiment)
@@ -27,6 +27,7 @@ from ._simulate_epigenome import simulate_methylation_screen as simulate_methyla
 from ._simulate_epigenome import simulate_multiome_screen as simulate_multiome_screen
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
 from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
+from ._simulate_pharmacogenomics import published_ic50 as published_ic50
 from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
 from ._simulate_pharmacogenomics import simulate_viability_plates as simulate_viability_plates
 from ._simulate_pooled import simulate_combination as simulate_combination
@@ -52,6 +53,7 @@ __all__ = [
     "fallbacks_used",
     "fetch",
     "HashMismatchWarning",
+    "is_stand_in",
     "is_strict",
     "list",
     "list_datasets",
@@ -59,6 +61,7 @@ __all__ = [
     "manifest",
     "manifests",
     "mirror_dir",
+    "published_ic50",
     "simulate_combination",
     "simulate_combinations",
     "simulate_communication",

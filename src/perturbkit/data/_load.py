@@ -13,7 +13,7 @@ from anndata import AnnData
 from ._fetch import DataUnavailableError, fetch, is_strict
 from ._manifest import manifest, manifests
 
-__all__ = ["CONTROL", "load", "list_datasets", "fallbacks_used", "SCHEMA"]
+__all__ = ["CONTROL", "load", "list_datasets", "fallbacks_used", "is_stand_in", "SCHEMA"]
 
 #: Label of unperturbed cells in ``obs["perturbation"]`` for every dataset.
 CONTROL = "control"
@@ -29,6 +29,8 @@ SCHEMA = {
 }
 
 _FALLBACKS: list[dict[str, str]] = []
+#: dataset id -> whether its last load returned the simulated stand-in
+_STAND_IN: dict[str, bool] = {}
 
 
 def _loader(dataset_id: str) -> Callable[..., Any]:
@@ -72,7 +74,8 @@ def load(
     Returns
     -------
     AnnData, DataFrame or dict of DataFrames
-        ``.uns["dataset"]`` (AnnData) or ``.attrs["dataset"]`` (DataFrame) holds the id.
+        An AnnData carries the id in ``.uns["dataset"]``; whether a table is the public data
+        or the stand-in is answered by :func:`is_stand_in`.
 
     Raises
     ------
@@ -101,16 +104,48 @@ def load(
         )
         warnings.warn(msg, stacklevel=2)
         _FALLBACKS.append({"dataset": dataset_id, "reason": str(err)})
-        from ..book import banner
+        _STAND_IN[dataset_id] = True
+        from .._display import banner
 
         banner(msg, title="Simulated stand-in")
         return fallback()
     out = loader(paths, **kwargs)
+    _STAND_IN[dataset_id] = False
     if isinstance(out, AnnData):
         out.uns["dataset"] = dataset_id
-    elif isinstance(out, pd.DataFrame):
-        out.attrs["dataset"] = dataset_id
     return out
+
+
+def is_stand_in(dataset_id: str) -> bool:
+    """Did the last :func:`load` of ``dataset_id`` in this process return the simulated stand-in?
+
+    Chapters use it to make claims about the public data only when the public data ran.
+
+    Parameters
+    ----------
+    dataset_id
+        A manifest id.
+
+    Returns
+    -------
+    bool
+        ``True`` when the stand-in was returned, ``False`` when the public data were.
+
+    Raises
+    ------
+    KeyError
+        ``dataset_id`` was not loaded in this process.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> rye = pk.data.load("drc_classic_doseresponse", name="ryegrass")
+    >>> pk.data.is_stand_in("drc_classic_doseresponse")
+    False
+    """
+    if dataset_id not in _STAND_IN:
+        raise KeyError(f"dataset {dataset_id!r} was not loaded in this process; call pk.data.load({dataset_id!r}) first")
+    return _STAND_IN[dataset_id]
 
 
 def fallbacks_used() -> list[dict[str, str]]:

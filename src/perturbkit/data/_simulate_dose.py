@@ -49,15 +49,16 @@ def simulate_dose_table(
     Returns
     -------
     DataFrame
-        ``perturbation``, ``dose``, ``dose_unit`` ("uM"), ``replicate``, ``response``;
-        ``attrs["truth"]``: DataFrame of the true parameters per group.
+        ``perturbation``, ``dose``, ``dose_unit`` ("uM"), ``replicate``, ``response``, and
+        the true parameters of the row's curve, ``true_<parameter>`` for each free
+        parameter of ``model`` (e.g. ``true_b``, ``true_c``, ``true_d``, ``true_e``).
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> d = pk.data.simulate_dose_table(n_groups=2, seed=0)
-    >>> d.shape, float(d.attrs["truth"].loc["drug1", "e"])
-    ((56, 5), 12.0)
+    >>> d.shape, float(d.groupby("perturbation")["true_e"].first()["drug1"])
+    ((56, 9), 12.0)
     """
     from ..dose import get_model
 
@@ -82,8 +83,8 @@ def simulate_dose_table(
             "replicate": np.tile(np.arange(1, n_rep + 1), len(doses)), "response": y,
         }))
     out = pd.concat(frames, ignore_index=True)
-    out.attrs["truth"] = pd.DataFrame(truth).T.rename_axis("perturbation")
-    return out
+    planted = pd.DataFrame(truth).T.rename_axis("perturbation").add_prefix("true_").astype(float)
+    return out.join(planted, on="perturbation")
 
 
 def simulate_dose_response(

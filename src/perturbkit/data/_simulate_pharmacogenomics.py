@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["simulate_drug_response", "simulate_viability_plates"]
+__all__ = ["published_ic50", "simulate_drug_response", "simulate_viability_plates"]
 
 
 def simulate_drug_response(
@@ -43,16 +43,16 @@ def simulate_drug_response(
     -------
     dict
         ``"ic50"``: cell lines x drugs (integer drug ids as columns, as
-        ``pk.data.load("gdsc_ic50_v17_gdsctools")`` gives them; NaN where not screened;
-        ``attrs["truth"]["pairs"]`` lists the planted ``(drug, feature, effect)``);
-        ``"features"``: ``TISSUE_FACTOR``, ``MSI_FACTOR`` and 0/1 ``<gene>_mut`` columns.
+        ``pk.data.load("gdsc_ic50_v17_gdsctools")`` gives them; NaN where not screened);
+        ``"features"``: ``TISSUE_FACTOR``, ``MSI_FACTOR`` and 0/1 ``<gene>_mut`` columns;
+        ``"truth"``: the planted pairs, columns ``drug`` (int), ``feature``, ``effect``.
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> sim = pk.data.simulate_drug_response(seed=0)
-    >>> sim["ic50"].shape, sim["features"].shape
-    ((300, 20), (300, 42))
+    >>> sim["ic50"].shape, sim["features"].shape, sim["truth"]["feature"].tolist()
+    ((300, 20), (300, 42), ['GENE00_mut', 'GENE01_mut', 'GENE02_mut'])
     """
     if n_planted > min(n_drugs, n_features):
         raise ValueError("n_planted exceeds the number of drugs or features")
@@ -78,8 +78,8 @@ def simulate_drug_response(
             pairs.append((drugs[d], fnames[d], effect))
     ic50[rng.random(ic50.shape) < missing] = np.nan
     table = pd.DataFrame(ic50, index=cells, columns=pd.Index(drugs, name="DRUG_ID"))
-    table.attrs["truth"] = {"pairs": pairs}
-    return {"ic50": table, "features": features}
+    truth = pd.DataFrame(pairs, columns=["drug", "feature", "effect"])
+    return {"ic50": table, "features": features, "truth": truth}
 
 
 def simulate_viability_plates(
@@ -119,7 +119,7 @@ def simulate_viability_plates(
     noise_sd
         Well noise, as a fraction of the DMSO - blank signal.
     published_sd
-        SD of the noise (ln units) of the "published" IC50s in ``attrs["truth"]["ic50_long"]``.
+        SD of the noise (ln units) of the "published" IC50s in ``published_ln_ic50``.
     n_controls
         Blank, DMSO and positive-control wells per plate (each).
     seed
@@ -130,10 +130,11 @@ def simulate_viability_plates(
     DataFrame
         One row per well: ``SCAN_ID`` (int), ``TAG`` (category), ``COSMIC_ID`` (int),
         ``CELL_LINE_NAME``, ``DRUG_ID`` (float, NaN for control wells), ``CONC`` (uM, NaN
-        for control wells), ``INTENSITY`` (float). ``attrs["truth"]``: ``ln_ic50`` (tidy
-        ``COSMIC_ID``, ``DRUG_ID``, ``ln_ic50``: the planted values), ``ic50_long`` (the same
-        with noise of SD ``published_sd``, the layout of
-        ``pk.data.load("gdsc_ic50_v17_gdsctools", table="ic50_long")``) and ``hill``.
+        for control wells), ``INTENSITY`` (float), ``true_ln_ic50`` (the planted ln IC50 of the
+        well's cell line and drug; NaN for control wells) and ``published_ln_ic50`` (the same
+        with noise of SD ``published_sd``: a stand-in for a published release;
+        :func:`published_ic50` turns it into the layout of
+        ``pk.data.load("gdsc_ic50_v17_gdsctools", table="ic50_long")``).
 
     Raises
     ------
@@ -144,7 +145,7 @@ def simulate_viability_plates(
     --------
     >>> import perturbkit as pk
     >>> plates = pk.data.simulate_viability_plates(seed=0)
-    >>> plates["COSMIC_ID"].nunique(), len(plates.attrs["truth"]["ln_ic50"])
+    >>> plates["COSMIC_ID"].nunique(), len(plates.dropna(subset=["true_ln_ic50"]).groupby(["COSMIC_ID", "DRUG_ID"]))
     (40, 120)
     """
     if min(n_cell_lines, n_drugs, n_doses, n_rep, n_controls) < 1:
@@ -175,7 +176,42 @@ def simulate_viability_plates(
                                          "INTENSITY"])
     for col in ("TAG", "CELL_LINE_NAME"):
         plates[col] = plates[col].astype("category")
-    planted = pd.DataFrame(truth, columns=["COSMIC_ID", "DRUG_ID", "ln_ic50"])
-    published = planted.assign(ln_ic50=planted["ln_ic50"] + rng.normal(0.0, published_sd, len(planted)))
-    plates.attrs["truth"] = {"ln_ic50": planted, "ic50_long": published, "hill": float(hill)}
-    return plates
+    planted = pd.DataFrame(truth, columns=["COSMIC_ID", "DRUG_ID", "true_ln_ic50"])
+    planted["published_ln_ic50"] = planted["true_ln_ic50"] + rng.normal(0.0, published_sd, len(planted))
+    planted["DRUG_ID"] = planted["DRUG_ID"].astype(float)  # as in the plates (NaN for controls)
+    return plates.merge(planted, on=["COSMIC_ID", "DRUG_ID"], how="left")
+
+
+def published_ic50(plates: pd.DataFrame) -> pd.DataFrame:
+    """The "published" IC50 table of simulated plates, in the layout of the GDSC release.
+
+    Parameters
+    ----------
+    plates
+        Output of :func:`simulate_viability_plates` (needs ``published_ln_ic50``).
+
+    Returns
+    -------
+    DataFrame
+        One row per cell line and drug: ``COSMIC_ID`` (int), ``DRUG_ID`` (int), ``ln_ic50``
+        (the planted value plus the published noise), as
+        ``pk.data.load("gdsc_ic50_v17_gdsctools", table="ic50_long")`` lays it out.
+
+    Raises
+    ------
+    KeyError
+        ``plates`` has no ``published_ln_ic50`` (only simulated plates carry it).
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> pk.data.published_ic50(pk.data.simulate_viability_plates(seed=0)).shape
+    (120, 3)
+    """
+    if "published_ln_ic50" not in plates.columns:
+        raise KeyError("plates has no column 'published_ln_ic50': only pk.data.simulate_viability_plates "
+                       "output carries published stand-in values")
+    wells = plates.dropna(subset=["published_ln_ic50"])
+    out = wells.groupby(["COSMIC_ID", "DRUG_ID"], sort=True)["published_ln_ic50"].first().reset_index()
+    out["DRUG_ID"] = out["DRUG_ID"].astype(int)
+    return out.rename(columns={"published_ln_ic50": "ln_ic50"})

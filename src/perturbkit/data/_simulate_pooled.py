@@ -153,17 +153,16 @@ def simulate_combination(
     -------
     pandas.DataFrame
         The tidy layout of ``pk.data.load("drugcomb_synergyfinder")`` (``set`` =
-        ``"simulated"``, ``conc_unit`` = ``"uM"``). ``attrs["truth"]``: dict
-        ``block_id -> {interaction, ec50_row, ec50_col, slope_row, slope_col,
-        bliss_excess}`` (``bliss_excess``: the noise-free mean Bliss synergy over the
-        combination wells, percentage points); ``pd.DataFrame(attrs["truth"]).T`` makes
-        it a table.
+        ``"simulated"``, ``conc_unit`` = ``"uM"``). The planted truth of each
+        block is in columns repeated on its rows: ``true_interaction``, ``true_ec50_row``,
+        ``true_ec50_col``, ``true_slope_row``, ``true_slope_col``, ``true_bliss_excess``
+        (the noise-free mean Bliss synergy over the combination wells, percentage points).
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> blocks = pk.data.simulate_combination(seed=0)
-    >>> [t["interaction"] for t in blocks.attrs["truth"].values()]
+    >>> blocks.drop_duplicates("block_id")["true_interaction"].tolist()
     ['synergistic', 'independent', 'antagonistic']
     """
     allowed = {"synergistic", "independent", "antagonistic"}
@@ -201,6 +200,5 @@ def simulate_combination(
                              "drug_3": "", "conc_3": 0.0, "conc_unit": "uM", "response": value,
                              "cell_line": "simulated", "replicate": r})
     table = pd.DataFrame(rows)
-    # a plain dict: pandas compares attrs on concat/printing, which a DataFrame breaks
-    table.attrs["truth"] = {t.pop("block_id"): t for t in truth}
-    return table
+    planted = pd.DataFrame(truth).set_index("block_id").add_prefix("true_")
+    return table.join(planted, on="block_id")

@@ -58,8 +58,8 @@ def simulate_gene_sets(
     -------
     DataFrame
         Tidy network like the ``hallmark`` table of ``resources_genesets_lr``: ``source``
-        (set name, str), ``target`` (gene, str), ``weight`` (1.0). ``attrs["truth"]``:
-        ``planted`` (the planted set names) and ``random`` (list of null set names).
+        (set name, str), ``target`` (gene, str), ``weight`` (1.0), ``planted`` (bool: the set
+        holds planted genes; the null sets ``SIM_RANDOM_01``, ... are ``False``).
 
     Raises
     ------
@@ -106,7 +106,7 @@ def simulate_gene_sets(
         rows += [(name, str(g)) for g in rng.choice(genes, set_size, replace=False)]
     net = pd.DataFrame(rows, columns=["source", "target"])
     net["weight"] = 1.0
-    net.attrs["truth"] = {"planted": [n for n, m in groups.items() if m], "random": random_names}
+    net["planted"] = net["source"].isin([n for n, m in groups.items() if m])
     return net
 
 
@@ -252,8 +252,8 @@ def simulate_lr_resource(
     -------
     DataFrame
         The columns of the ``omni`` table of ``resources_genesets_lr``: ``ligand``,
-        ``receptor``, ``ligand_uniprot``, ``receptor_uniprot`` (placeholder ids), ``resource``;
-        ``attrs["truth"]``: ``planted`` (DataFrame of the planted pairs).
+        ``receptor``, ``ligand_uniprot``, ``receptor_uniprot`` (placeholder ids), ``resource``,
+        ``planted`` (bool: a planted pair, not a decoy).
 
     Raises
     ------
@@ -267,8 +267,8 @@ def simulate_lr_resource(
     >>> import perturbkit as pk
     >>> sim = pk.data.simulate_communication(seed=0)
     >>> table = pk.data.simulate_lr_resource(sim, seed=0)
-    >>> table.shape
-    (26, 5)
+    >>> table.shape, int(table["planted"].sum())
+    ((26, 6), 6)
     """
     truth = adata.uns.get("truth")
     if not isinstance(truth, dict) or "lr_pairs" not in truth:
@@ -285,5 +285,5 @@ def simulate_lr_resource(
     table["ligand_uniprot"] = [f"SIM_L{i}" for i in range(len(table))]
     table["receptor_uniprot"] = [f"SIM_R{i}" for i in range(len(table))]
     table["resource"] = resource
-    table.attrs["truth"] = {"planted": planted}
+    table["planted"] = np.arange(len(table)) < len(planted)
     return table

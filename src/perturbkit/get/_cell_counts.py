@@ -14,7 +14,7 @@ def cell_counts(
     adata: AnnData,
     *,
     sample_key: str = "sample",
-    groupby: str = "cell_type",
+    cell_type_key: str = "cell_type",
 ) -> pd.DataFrame:
     """Count cells per sample and cell type, as a tidy table.
 
@@ -24,14 +24,14 @@ def cell_counts(
         Annotated cells.
     sample_key
         Column naming the sample.
-    groupby
+    cell_type_key
         Column naming the cell type.
 
     Returns
     -------
     DataFrame
         One row per (sample, cell type), zeros included: ``sample_key``, every other ``obs``
-        column constant within samples (e.g. ``perturbation``, ``donor``), ``groupby`` and
+        column constant within samples (e.g. ``perturbation``, ``donor``), ``cell_type_key`` and
         ``n_cells`` (int) — the layout :func:`perturbkit.tl.composition_test` reads.
 
     Examples
@@ -43,15 +43,15 @@ def cell_counts(
     ((8, 7), 40)
     """
     check_adata(adata)
-    check_obs(adata, sample_key, groupby)
+    check_obs(adata, sample_key, cell_type_key)
     obs = adata.obs
-    wide = pd.crosstab(obs[sample_key].astype(str), obs[groupby].astype(str))
+    wide = pd.crosstab(obs[sample_key].astype(str), obs[cell_type_key].astype(str))
     tidy = wide.stack().rename("n_cells").reset_index()
-    tidy.columns = [sample_key, groupby, "n_cells"]
+    tidy.columns = [sample_key, cell_type_key, "n_cells"]
     per_sample = obs.groupby(obs[sample_key].astype(str), observed=True)
-    constant = [c for c in obs.columns if c not in (sample_key, groupby)
+    constant = [c for c in obs.columns if c not in (sample_key, cell_type_key)
                 and (per_sample[c].nunique(dropna=False) <= 1).all()]
     meta = per_sample[constant].first().astype(str).reset_index(names=sample_key)
     out = meta.merge(tidy, on=sample_key)
     out["n_cells"] = out["n_cells"].astype(int)
-    return out[[sample_key, *constant, groupby, "n_cells"]]
+    return out[[sample_key, *constant, cell_type_key, "n_cells"]]

@@ -18,11 +18,11 @@ def pseudobulk(
     adata: AnnData,
     *,
     sample_key: str = "sample",
-    groupby: str | Sequence[str] | None = "cell_type",
+    cell_type_key: str | Sequence[str] | None = "cell_type",
     layer: str | None = "counts",
     min_cells: int = 1,
 ) -> AnnData:
-    """Sum raw counts over the cells of each sample (within each ``groupby`` group).
+    """Sum raw counts over the cells of each sample (within each ``cell_type_key`` group).
 
     Parameters
     ----------
@@ -30,7 +30,7 @@ def pseudobulk(
         Cells with raw counts in ``layers[layer]`` (``None``: ``X``).
     sample_key
         Column naming the biological sample (e.g. donor x condition).
-    groupby
+    cell_type_key
         Further column(s) to split by, typically ``"cell_type"``.
     layer
         Layer holding raw integer counts.
@@ -41,19 +41,19 @@ def pseudobulk(
     -------
     AnnData
         One observation per (sample, groups) with ``X``: summed counts (float64, dense).
-        ``obs`` holds ``sample_key``, the ``groupby`` columns, every other ``obs`` column that
+        ``obs`` holds ``sample_key``, the ``cell_type_key`` columns, every other ``obs`` column that
         is constant within the sample (e.g. ``donor``, ``perturbation``) and ``n_cells``.
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> adata = pk.data.simulate_perturbation(n_cell_types=2, n_donors=2, seed=0)
-    >>> pb = pk.get.pseudobulk(adata, sample_key="sample", groupby="cell_type")
+    >>> pb = pk.get.pseudobulk(adata, sample_key="sample", cell_type_key="cell_type")
     >>> pb.shape, int(pb.obs["n_cells"].iloc[0])
     ((8, 100), 60)
     """
     check_adata(adata)
-    groups = [] if groupby is None else [groupby] if isinstance(groupby, str) else list(groupby)
+    groups = [] if cell_type_key is None else [cell_type_key] if isinstance(cell_type_key, str) else list(cell_type_key)
     keys = [sample_key, *groups]
     check_obs(adata, *keys)
     if layer is not None and layer not in adata.layers:

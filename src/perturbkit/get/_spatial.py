@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..tl._spatial._spatial_stats import nhood_key
+from .._keys import nhood_key, require_uns
 
 __all__ = ["nhood_enrichment"]
 
 
-def nhood_enrichment(adata: AnnData, cluster_key: str = "cell_type") -> pd.DataFrame:
+def nhood_enrichment(adata: AnnData, *, cell_type_key: str = "cell_type") -> pd.DataFrame:
     """Neighbourhood enrichment as a long table, one row per ordered pair of categories.
 
     Reads what :func:`perturbkit.tl.nhood_enrichment` wrote.
@@ -20,8 +20,8 @@ def nhood_enrichment(adata: AnnData, cluster_key: str = "cell_type") -> pd.DataF
     ----------
     adata
         AnnData after :func:`perturbkit.tl.nhood_enrichment`.
-    cluster_key
-        The ``cluster_key`` it ran with.
+    cell_type_key
+        The ``cell_type_key`` it ran with.
 
     Returns
     -------
@@ -32,21 +32,18 @@ def nhood_enrichment(adata: AnnData, cluster_key: str = "cell_type") -> pd.DataF
     Raises
     ------
     KeyError
-        :func:`perturbkit.tl.nhood_enrichment` has not run for ``cluster_key``.
+        :func:`perturbkit.tl.nhood_enrichment` has not run for ``cell_type_key``.
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> pk.pp.spatial_neighbors(tissue)
-    >>> pk.tl.nhood_enrichment(tissue, "cell_type", n_perms=20)
+    >>> pk.tl.nhood_enrichment(tissue, cell_type_key="cell_type", n_perms=20)
     >>> pk.get.nhood_enrichment(tissue).shape
     (25, 4)
     """
-    key = nhood_key(cluster_key)
-    if key not in adata.uns:
-        raise KeyError(f"adata.uns has no {key!r}: run pk.tl.nhood_enrichment(adata, {cluster_key!r}) first")
-    res = adata.uns[key]
+    res = require_uns(adata, nhood_key(cell_type_key), producer=f"pk.tl.nhood_enrichment(adata, {cell_type_key!r})")
     cats = list(res["categories"])
     k = len(cats)
     out = pd.DataFrame(

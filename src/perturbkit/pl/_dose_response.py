@@ -150,7 +150,7 @@ def feature_curves(
     --------
     >>> import scanpy as sc, perturbkit as pk
     >>> sim = pk.data.simulate_dose_response(n_genes=30, seed=0)
-    >>> pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    >>> pb = pk.get.pseudobulk(sim, sample_key="well", cell_type_key="cell_type")
     >>> sc.pp.normalize_total(pb, target_sum=1e4); sc.pp.log1p(pb)
     >>> sub = pb[pb.obs["cell_type"] == "type2"].copy()
     >>> ax = pk.pl.feature_curves(sub, pk.tl.dose_response(sub), group="drugA", features=["g000"])

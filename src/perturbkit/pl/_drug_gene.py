@@ -45,13 +45,13 @@ def drug_gene_volcano(
     """
     import matplotlib.pyplot as plt
 
-    for col in ("drug", "feature", "delta", "p", "fdr"):
+    for col in ("drug", "feature", "delta", "pvalue", "padj"):
         if col not in table.columns:
             raise KeyError(f"table has no column {col!r}; run pk.tl.drug_gene_anova first")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
-    y = -np.log10(np.maximum(table["p"].to_numpy(), 1e-300))
-    sig = table["fdr"].to_numpy() < fdr
+    y = -np.log10(np.maximum(table["pvalue"].to_numpy(), 1e-300))
+    sig = table["padj"].to_numpy() < fdr
     ax.scatter(table["delta"][~sig], y[~sig], s=3, c="0.7", rasterized=True, label=f"FDR >= {fdr}")
     colours = np.where(table["delta"][sig] < 0, "tab:blue", "tab:orange")
     ax.scatter(table["delta"][sig], y[sig], s=6, c=colours, rasterized=True,
@@ -60,7 +60,7 @@ def drug_gene_volcano(
         hit = table[(table["drug"] == drug) & (table["feature"] == feature)]
         if hit.empty:
             continue
-        yy = -np.log10(max(float(hit["p"].iloc[0]), 1e-300))
+        yy = -np.log10(max(float(hit["pvalue"].iloc[0]), 1e-300))
         ax.scatter(hit["delta"], [yy], s=40, facecolors="none", edgecolors="k")
         ax.annotate(label, (float(hit["delta"].iloc[0]), yy), fontsize=8, xytext=(5, 2), textcoords="offset points")
     ax.axvline(0, c="k", lw=0.5)

@@ -49,7 +49,8 @@ def screen_rank(
     --------
     >>> import perturbkit as pk
     >>> s = pk.data.simulate_pooled_screen(n_genes=50, seed=0); pk.pp.normalize_screen(s)
-    >>> res = pk.tl.mageck_test(s, treatment=["final_1", "final_2"], control=["initial_1", "initial_2"])
+    >>> res = pk.tl.mageck_test(s, treatment_samples=["final_1", "final_2"],
+    ...                         control_samples=["initial_1", "initial_2"])
     >>> ax = pk.pl.screen_rank(res)
     """
     import matplotlib.pyplot as plt

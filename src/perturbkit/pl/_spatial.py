@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._keys import nhood_key, require_uns
 from ..pp._spatial_neighbors import check_coordinates
-from ..tl._spatial._spatial_stats import nhood_key
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -100,8 +100,8 @@ def spatial_scatter(
 @fill_doc
 def nhood_enrichment(
     adata: AnnData,
-    cluster_key: str = "cell_type",
     *,
+    cell_type_key: str = "cell_type",
     categories: Sequence[str] | None = None,
     vmax: float | None = None,
     title: str | None = None,
@@ -121,27 +121,24 @@ def nhood_enrichment(
     Raises
     ------
     KeyError
-        The enrichment for ``cluster_key`` has not been computed.
+        The enrichment for ``cell_type_key`` has not been computed.
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> pk.pp.spatial_neighbors(tissue)
-    >>> pk.tl.nhood_enrichment(tissue, "niche", n_perms=20)
-    >>> ax = pk.pl.nhood_enrichment(tissue, "niche")
+    >>> pk.tl.nhood_enrichment(tissue, cell_type_key="niche", n_perms=20)
+    >>> ax = pk.pl.nhood_enrichment(tissue, cell_type_key="niche")
     """
     import matplotlib.pyplot as plt
 
-    key = nhood_key(cluster_key)
-    if key not in adata.uns:
-        raise KeyError(f"adata.uns has no {key!r}: run pk.tl.nhood_enrichment(adata, {cluster_key!r}) first")
-    res = adata.uns[key]
+    res = require_uns(adata, nhood_key(cell_type_key), producer=f"pk.tl.nhood_enrichment(adata, {cell_type_key!r})")
     z = pd.DataFrame(np.asarray(res["zscore"], dtype=float), index=res["categories"], columns=res["categories"])
     if categories is not None:
         missing = [c for c in categories if c not in z.index]
         if missing:
-            raise KeyError(f"categories not in adata.obs[{cluster_key!r}]: {missing}")
+            raise KeyError(f"categories not in adata.obs[{cell_type_key!r}]: {missing}")
         z = z.loc[list(categories), list(categories)]
     if ax is None:
         side = 2.5 + 0.3 * len(z)
@@ -150,8 +147,8 @@ def nhood_enrichment(
     im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
     ax.set_xticks(range(len(z)), z.columns, rotation=90, fontsize=8)
     ax.set_yticks(range(len(z)), z.index, fontsize=8)
-    ax.set_xlabel(f"neighbour {cluster_key}")
-    ax.set_ylabel(f"{cluster_key}")
+    ax.set_xlabel(f"neighbour {cell_type_key}")
+    ax.set_ylabel(f"{cell_type_key}")
     plt.colorbar(im, ax=ax, label="enrichment z-score", shrink=0.7)
     ax.set_title(title if title is not None else "Neighbourhood enrichment")
     return ax

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["gdsc_normalise"]
+__all__ = ["gdsc_normalise", "gdsc_plate_qc"]
 
 _REQUIRED = ("SCAN_ID", "TAG", "COSMIC_ID", "DRUG_ID", "CONC", "INTENSITY")
 
@@ -31,8 +31,8 @@ def gdsc_normalise(plates: pd.DataFrame, *, min_z_factor: float | None = None) -
     DataFrame
         One row per drug-treated well (tags ``L*-D*-S``): ``SCAN_ID``, ``COSMIC_ID``,
         ``CELL_LINE_NAME``, ``DRUG_ID`` (int), ``CONC`` (uM), ``viability`` (float; can
-        leave [0, 1] through noise), ``z_factor`` of its plate. ``attrs["plates"]``: per
-        plate ``blank``, ``dmso``, ``positive``, ``z_factor``, ``n_dmso``.
+        leave [0, 1] through noise), ``z_factor`` of its plate (the per-plate table is
+        :func:`gdsc_plate_qc`).
 
     Raises
     ------
@@ -47,6 +47,51 @@ def gdsc_normalise(plates: pd.DataFrame, *, min_z_factor: float | None = None) -
     >>> wells = pk.pp.gdsc_normalise(pk.data.load("gdsc_raw_plate_gdscIC50"))
     >>> round(float(wells["viability"].median()), 1) < 1
     True
+    """
+    stats = gdsc_plate_qc(plates)
+    tag = plates["TAG"].astype(str)
+    treated = plates[tag.str.match(r"^L\d+-D\d+-S$")].copy()
+    s = stats.loc[treated["SCAN_ID"]]
+    treated["viability"] = (treated["INTENSITY"].to_numpy() - s["blank"].to_numpy()) / (
+        s["dmso"].to_numpy() - s["blank"].to_numpy()
+    )
+    treated["z_factor"] = s["z_factor"].to_numpy()
+    if min_z_factor is not None:
+        treated = treated[treated["z_factor"] >= min_z_factor]
+    cols = ["SCAN_ID", "COSMIC_ID", "CELL_LINE_NAME", "DRUG_ID", "CONC", "viability", "z_factor"]
+    out = treated[[c for c in cols if c in treated.columns]].reset_index(drop=True)
+    out["DRUG_ID"] = out["DRUG_ID"].astype(int)
+    return out
+
+
+def gdsc_plate_qc(plates: pd.DataFrame) -> pd.DataFrame:
+    """Per-plate controls and Z factor of GDSC raw plates (what :func:`gdsc_normalise` uses).
+
+    Parameters
+    ----------
+    plates
+        ``pk.data.load("gdsc_raw_plate_gdscIC50")`` or ``pk.data.simulate_viability_plates()``.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``SCAN_ID``: ``blank``, ``dmso``, ``dmso_sd``, ``positive``,
+        ``positive_sd`` (mean and SD intensity of the B, NC-1 and PC-1 wells), ``n_dmso``
+        (int) and ``z_factor``.
+
+    Raises
+    ------
+    KeyError
+        A required column is missing.
+    ValueError
+        A plate has no blank or no NC-1 wells, or its DMSO signal does not exceed the blanks.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> qc = pk.pp.gdsc_plate_qc(pk.data.simulate_viability_plates(n_cell_lines=5, seed=0))
+    >>> len(qc), bool((qc["z_factor"] > 0.5).all())
+    (5, True)
     """
     missing = [c for c in _REQUIRED if c not in plates.columns]
     if missing:
@@ -70,16 +115,4 @@ def gdsc_normalise(plates: pd.DataFrame, *, min_z_factor: float | None = None) -
         raise ValueError(f"{len(flat)} plate(s) have DMSO signal at or below the blanks, e.g. SCAN_ID {flat[0]}")
     with np.errstate(divide="ignore", invalid="ignore"):
         stats["z_factor"] = 1 - 3 * (stats["dmso_sd"] + stats["positive_sd"]) / (stats["dmso"] - stats["positive"]).abs()
-    treated = plates[tag.str.match(r"^L\d+-D\d+-S$")].copy()
-    s = stats.loc[treated["SCAN_ID"]]
-    treated["viability"] = (treated["INTENSITY"].to_numpy() - s["blank"].to_numpy()) / (
-        s["dmso"].to_numpy() - s["blank"].to_numpy()
-    )
-    treated["z_factor"] = s["z_factor"].to_numpy()
-    if min_z_factor is not None:
-        treated = treated[treated["z_factor"] >= min_z_factor]
-    cols = ["SCAN_ID", "COSMIC_ID", "CELL_LINE_NAME", "DRUG_ID", "CONC", "viability", "z_factor"]
-    out = treated[[c for c in cols if c in treated.columns]].reset_index(drop=True)
-    out["DRUG_ID"] = out["DRUG_ID"].astype(int)
-    out.attrs["plates"] = stats
-    return out
+    return stats

@@ -181,7 +181,7 @@ def _top_genes(x: sparse.csr_matrix, n: int) -> np.ndarray:
 def read_scperturb(
     path: Path,
     *,
-    perturbation_key: str = "perturbation",
+    groupby: str = "perturbation",
     sep: str | None = "_",
     strip: str | None = None,
     control_labels: Sequence[str] = (),
@@ -206,7 +206,7 @@ def read_scperturb(
     ----------
     path
         The ``.h5ad`` file.
-    perturbation_key
+    groupby
         ``obs`` column with the scPerturb perturbation label.
     sep, strip, control_labels
         How labels are parsed (:func:`parse_perturbation`).
@@ -243,7 +243,7 @@ def read_scperturb(
     Raises
     ------
     KeyError
-        ``obs`` lacks ``perturbation_key`` (the message lists the columns present), or a
+        ``obs`` lacks ``groupby`` (the message lists the columns present), or a
         requested layer is missing.
     ValueError
         No control cells (the message lists the most frequent labels), unknown
@@ -257,12 +257,12 @@ def read_scperturb(
     with h5py.File(path, "r") as f:
         obs = ad.io.read_elem(f["obs"])
         var = ad.io.read_elem(f["var"])
-        if perturbation_key not in obs.columns:
+        if groupby not in obs.columns:
             raise KeyError(
-                f"{path.name}: obs has no column {perturbation_key!r} (the scPerturb perturbation "
+                f"{path.name}: obs has no column {groupby!r} (the scPerturb perturbation "
                 f"label); columns present: {list(obs.columns)}"
             )
-        raw = obs[perturbation_key].astype(object)
+        raw = obs[groupby].astype(object)
         uniq = pd.unique(raw.astype(str))
         parsed = {u: parse_perturbation(u, sep=sep, strip=strip, control_labels=control_labels) for u in uniq}
         genes_of = raw.astype(str).map(parsed)
@@ -276,7 +276,7 @@ def read_scperturb(
         if n_control == 0:
             top = raw.astype(str).value_counts().head(8).to_dict()
             raise ValueError(
-                f"{path.name}: no control cells found in obs[{perturbation_key!r}] (controls are "
+                f"{path.name}: no control cells found in obs[{groupby!r}] (controls are "
                 f"{sorted(CONTROL_ALIASES)}, NegCtrl*, *INTERGENIC*); most frequent labels: {top}. "
                 "Pass control_labels=[...] to name them."
             )

@@ -31,7 +31,7 @@ def load(paths: dict[str, Path], *, name: str | None = None) -> pd.DataFrame | d
     -------
     DataFrame or dict of DataFrame
         drc's columns; factors become pandas categoricals, integer columns stay integers,
-        the R row names are dropped. ``attrs["name"]`` holds the dataset name.
+        the R row names are dropped.
 
     Raises
     ------
@@ -58,6 +58,4 @@ def _read(path: Path, name: str) -> pd.DataFrame:
 
     frames = pyreadr.read_r(str(path))
     table = frames.get(name, next(iter(frames.values())))
-    out = table.reset_index(drop=True)
-    out.attrs["name"] = name
-    return out
+    return table.reset_index(drop=True)

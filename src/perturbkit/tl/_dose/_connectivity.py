@@ -17,9 +17,9 @@ __all__ = ["compound_signatures", "connectivity", "ks_score"]
 def compound_signatures(
     adata: AnnData,
     *,
-    groupby: str | Sequence[str] = "perturbation",
+    groupby: str = "perturbation",
     control: str = "control",
-    control_key: str = "perturbation",
+    split_by: str | Sequence[str] | None = None,
     layer: str | None = None,
 ) -> pd.DataFrame:
     """Robust z-scores of each group's mean profile against the control wells (one plate).
@@ -32,19 +32,20 @@ def compound_signatures(
     adata
         Wells x genes with log expression (e.g. ``pk.data.load("l1000_ljp005_a375_dose")``).
     groupby
-        ``obs`` column(s) defining a signature (e.g. ``["perturbation", "dose"]``).
+        ``obs`` column of the perturbation (compound); one signature per label.
     control
-        Label of the vehicle wells in ``obs[control_key]``.
-    control_key
-        Column holding ``control``.
+        Label of the vehicle wells in ``obs[groupby]``.
+    split_by
+        Further ``obs`` column(s) splitting a compound's wells into several signatures
+        (e.g. ``"dose"``: one signature per compound and dose).
     layer
         Layer to use (``None``: ``X``).
 
     Returns
     -------
     pandas.DataFrame
-        Signatures x genes (float64), indexed by the group label (a tuple joined by ``"|"``
-        when ``groupby`` has several columns); control wells are excluded.
+        Signatures x genes (float64), indexed by the ``groupby`` label (joined with
+        the ``split_by`` labels by ``"|"``, e.g. ``"drugA|10.0"``); control wells are excluded.
 
     Examples
     --------
@@ -55,13 +56,14 @@ def compound_signatures(
     (40, 200)
     """
     check_adata(adata)
-    keys = [groupby] if isinstance(groupby, str) else list(groupby)
-    check_obs(adata, *keys, control_key)
-    check_group(adata, control_key, control, role="control")
+    extra = [] if split_by is None else [split_by] if isinstance(split_by, str) else list(split_by)
+    keys = [groupby, *extra]
+    check_obs(adata, *keys)
+    check_group(adata, groupby, control, role="control")
     x = as_dense(adata.layers[layer] if layer is not None else adata.X)
     if not np.isfinite(x).all():
         raise ValueError("expression contains NaN or infinite values")
-    is_ctrl = (adata.obs[control_key].astype(str) == str(control)).to_numpy()
+    is_ctrl = (adata.obs[groupby].astype(str) == str(control)).to_numpy()
     if is_ctrl.sum() < 3:
         raise ValueError(f"need at least 3 control wells for a robust scale, found {int(is_ctrl.sum())}")
     med = np.median(x[is_ctrl], axis=0)

@@ -177,7 +177,7 @@ def dose_response(
     --------
     >>> import scanpy as sc, perturbkit as pk
     >>> sim = pk.data.simulate_dose_response(n_genes=30, seed=0)
-    >>> pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    >>> pb = pk.get.pseudobulk(sim, sample_key="well", cell_type_key="cell_type")
     >>> sc.pp.normalize_total(pb, target_sum=1e4); sc.pp.log1p(pb)
     >>> res = pk.tl.dose_response(pb[pb.obs["cell_type"] == "type1"].copy())
     >>> {"bmd", "converged", "q_value"} <= set(res.columns)
@@ -318,7 +318,7 @@ def dose_potency(
     --------
     >>> import scanpy as sc, perturbkit as pk
     >>> sim = pk.data.simulate_dose_response(n_genes=30, seed=0)
-    >>> pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    >>> pb = pk.get.pseudobulk(sim, sample_key="well", cell_type_key="cell_type")
     >>> sc.pp.normalize_total(pb, target_sum=1e4); sc.pp.log1p(pb)
     >>> table = pk.tl.dose_response(pb[pb.obs["cell_type"] == "type2"].copy())
     >>> pk.tl.dose_potency(table, nth_gene=1).columns[:3].tolist()

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ...metrics import bh_adjust
+
 __all__ = ["drug_gene_anova"]
 
 
@@ -65,7 +67,7 @@ def drug_gene_anova(
     pandas.DataFrame
         One row per tested pair, most significant first: ``drug``, ``feature``, ``n_pos``,
         ``n_neg`` (int), ``mean_pos``, ``mean_neg``, ``delta`` (mean_pos - mean_neg),
-        ``cohens_d``, ``f_stat``, ``p``, ``fdr`` (BH over all pairs).
+        ``cohens_d``, ``f_stat``, ``pvalue``, ``padj`` (BH over all pairs).
 
     Raises
     ------
@@ -78,7 +80,7 @@ def drug_gene_anova(
     >>> sim = pk.data.simulate_drug_response(seed=0)
     >>> res = pk.tl.drug_gene_anova(sim["ic50"], sim["features"])
     >>> top = res.iloc[0]
-    >>> (top["drug"], top["feature"]) in [tuple(p[:2]) for p in sim["ic50"].attrs["truth"]["pairs"]]
+    >>> (top["drug"], top["feature"]) in set(zip(sim["truth"]["drug"], sim["truth"]["feature"]))
     True
     """
     if not isinstance(ic50, pd.DataFrame) or not isinstance(features, pd.DataFrame):
@@ -112,9 +114,9 @@ def drug_gene_anova(
         rows = _anova_rows(y_all, feats, covs, list(feature_columns), x_all, min_mutants, min_cells)
     if not rows:
         raise ValueError("no drug-feature pair has enough screened cell lines with and without the feature")
-    out = pd.concat(rows, ignore_index=True).dropna(subset=["p"])
-    out["fdr"] = stats.false_discovery_control(out["p"].to_numpy(), method="bh")
-    return out.sort_values(["p", "delta"], kind="mergesort").reset_index(drop=True)
+    out = pd.concat(rows, ignore_index=True).dropna(subset=["pvalue"])
+    out["padj"] = bh_adjust(out["pvalue"].to_numpy())
+    return out.sort_values(["pvalue", "delta"], kind="mergesort").reset_index(drop=True)
 
 
 def _anova_rows(y_all, feats, covs, feature_columns, x_all, min_mutants, min_cells) -> list[pd.DataFrame]:
@@ -151,6 +153,6 @@ def _anova_rows(y_all, feats, covs, feature_columns, x_all, min_mutants, min_cel
             "drug": drug, "feature": names, "n_pos": n_pos[test].astype(np.int64),
             "n_neg": n_neg[test].astype(np.int64), "mean_pos": pos_mean, "mean_neg": neg_mean,
             "delta": pos_mean - neg_mean, "cohens_d": (pos_mean - neg_mean) / pooled,
-            "f_stat": fstat, "p": pval,
+            "f_stat": fstat, "pvalue": pval,
         }))
     return rows

@@ -3,6 +3,7 @@ set of drugs (greedy) that covers every subpopulation, next to the whole-tumour 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -12,7 +13,7 @@ from anndata import AnnData
 from ..._validate import as_dense, check_adata, check_finite, check_obs
 from ._drug_signature_scoring import drug_response_signatures, score_cells
 
-__all__ = ["subpopulation_drug_response"]
+__all__ = ["SubpopulationDrugResponse", "subpopulation_drug_response"]
 
 BULK = "bulk"
 
@@ -35,6 +36,20 @@ def _greedy_cover(sensitive: pd.DataFrame, weight: pd.Series, delta: pd.DataFram
     return cover, sorted(uncovered)
 
 
+@dataclass(frozen=True)
+class SubpopulationDrugResponse:
+    """What :func:`subpopulation_drug_response` returns (see its *Returns*)."""
+
+    table: pd.DataFrame
+    cover: list[str]
+    uncovered: list[str]
+    bulk_drugs: list[str]
+    missed_by_bulk: list[str]
+    too_small: list[str]
+    calibration: pd.DataFrame
+    params: dict = field(default_factory=dict)
+
+
 def subpopulation_drug_response(
     adata: AnnData,
     ic50: pd.DataFrame,
@@ -48,7 +63,7 @@ def subpopulation_drug_response(
     margin: float = 0.5,
     min_cells: int = 10,
     tmin: int = 3,
-) -> pd.DataFrame:
+) -> SubpopulationDrugResponse:
     """Predicted drug response of each tumour subpopulation and a drug set covering all of
     them (scDrug-style), with the whole tumour as one bulk sample as the baseline.
 
@@ -91,24 +106,25 @@ def subpopulation_drug_response(
         1.6-fold lower IC50).
     min_cells
         Clusters with fewer cells are left out of the table and the cover
-        (listed in ``attrs["too_small"]``).
+        (listed in ``too_small``).
     tmin
         Fewest signature genes present in the data for a drug to be scored.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per (profile, drug), clusters first, then the bulk profile: ``level``
+    SubpopulationDrugResponse
+        Frozen dataclass. ``table``: one row per (profile, drug), clusters first, then the bulk profile: ``level``
         (``"cluster"``/``"bulk"``), ``cluster`` (str; ``"bulk"`` for the whole tumour),
         ``n_cells`` (int), ``fraction`` (float, share of the tumour's cells), ``drug``
         (str), ``score`` (float; > 0 leans sensitive), ``predicted_ln_ic50`` (float),
         ``delta`` (float; prediction minus panel median, < 0 more sensitive than the
         typical line), ``sensitive`` (bool) and ``in_cover`` (bool, the drug is in the
-        cluster-level cover). ``attrs``: ``cover`` (list of drugs, in greedy order),
+        cluster-level cover). ``cover`` (list of drugs, in greedy order),
         ``uncovered`` (clusters no drug covers), ``bulk_drugs`` (drugs the bulk call finds
         effective), ``missed_by_bulk`` (clusters sensitive to none of ``bulk_drugs``),
-        ``calibration`` (dict drug -> ``slope``, ``intercept``, ``pearson`` across lines,
-        ``median_ln_ic50``, ``n_lines``), ``too_small`` and ``params``. Inputs are not
+        ``calibration`` (DataFrame indexed by drug: ``slope``, ``intercept``, ``pearson``
+        across lines, ``median_ln_ic50``, ``n_lines``), ``too_small`` (clusters below
+        ``min_cells``) and ``params`` (dict). Inputs are not
         modified.
 
     References
@@ -123,7 +139,7 @@ def subpopulation_drug_response(
     >>> sim = pk.data.simulate_tumour_subclones(seed=0)
     >>> res = pk.tl.subpopulation_drug_response(sim["cells"], sim["ic50"], sim["expression"],
     ...                                         cluster_key="subpopulation")
-    >>> res.attrs["cover"], res.attrs["bulk_drugs"], res.attrs["missed_by_bulk"]
+    >>> res.cover, res.bulk_drugs, res.missed_by_bulk
     (['drug0', 'drug1'], ['drug0', 'drug2'], ['B'])
     """
     check_adata(adata)
@@ -204,12 +220,10 @@ def subpopulation_drug_response(
     bulk_drugs = sorted(table.loc[(table["level"] == "bulk") & table["sensitive"], "drug"])
     missed = sorted(sens.index[~sens[bulk_drugs].any(axis=1)]) if bulk_drugs else sorted(sens.index)
     table["in_cover"] = table["drug"].isin(cover)
-    table.attrs = {
-        "cover": cover, "uncovered": uncovered, "bulk_drugs": bulk_drugs, "missed_by_bulk": missed,
-        "calibration": calib,
-        "too_small": too_small,
-        "params": {"cluster_key": cluster_key, "n_genes": n_genes, "method": method, "layer": layer,
-                   "margin": margin, "min_cells": min_cells, "tmin": tmin,
-                   "signatures_given": signatures_given},
-    }
-    return table
+    return SubpopulationDrugResponse(
+        table=table, cover=list(cover), uncovered=list(uncovered), bulk_drugs=list(bulk_drugs),
+        missed_by_bulk=list(missed), too_small=list(too_small),
+        calibration=pd.DataFrame(calib).T.rename_axis("drug"),
+        params={"cluster_key": cluster_key, "n_genes": n_genes, "method": method, "layer": layer,
+                "margin": margin, "min_cells": min_cells, "tmin": tmin, "signatures_given": signatures_given},
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -11,7 +12,7 @@ from anndata import AnnData
 
 from ..._validate import check_adata, check_group, check_obs
 
-__all__ = ["predict_combinations"]
+__all__ = ["CombinationPrediction", "predict_combinations"]
 
 
 def _communities(genes: list[str], graph: pd.DataFrame, resolution: float, seed: int) -> np.ndarray:
@@ -118,6 +119,29 @@ def _gnn(shift: dict[str, np.ndarray], singles: list[str], train: Sequence[str],
     return out, losses
 
 
+@dataclass(frozen=True)
+class CombinationPrediction:
+    """What :func:`predict_combinations` returns: the predictions and what the model learnt.
+
+    Attributes
+    ----------
+    predictions
+        Tidy table, one row per (test pair, gene): ``pair``, ``gene``, ``observed``,
+        ``additive``, ``model``.
+    coefficients
+        Interaction coefficient ``b_c`` per graph community (community model; else empty).
+    loss
+        Training MSE per epoch (GNN; else empty).
+    params
+        The options used.
+    """
+
+    predictions: pd.DataFrame
+    coefficients: pd.Series
+    loss: pd.Series
+    params: dict = field(default_factory=dict)
+
+
 def predict_combinations(
     adata: AnnData,
     *,
@@ -137,7 +161,7 @@ def predict_combinations(
     weight_decay: float = 1e-4,
     progress: bool = False,
     seed: int = 0,
-) -> pd.DataFrame:
+) -> CombinationPrediction:
     """Predict double perturbations from their singles, with and without a gene graph.
 
     The **additive** baseline predicts the shift of ``A+B`` as the shift of ``A`` plus the
@@ -194,11 +218,13 @@ def predict_combinations(
 
     Returns
     -------
-    DataFrame
-        Tidy, one row per (test pair, gene): ``pair``, ``gene``, ``observed``, ``additive``,
-        ``model`` (shifts against control, float64). ``attrs["coefficients"]``: the learnt
-        ``b_c`` per community (``model="community"``); ``attrs["loss"]``: training MSE per
-        epoch (``model="gnn"``); ``attrs["params"]``: the options. ``adata`` is not modified.
+    CombinationPrediction
+        Frozen dataclass: ``predictions`` (tidy DataFrame, one row per (test pair, gene):
+        ``pair``, ``gene``, ``observed``, ``additive``, ``model``, shifts against control,
+        float64); ``coefficients`` (Series of the learnt ``b_c`` indexed ``community0``, ...;
+        empty for ``model="gnn"``); ``loss`` (Series of the training MSE per epoch, indexed
+        from 1; empty for ``model="community"``); ``params`` (dict of the options).
+        ``adata`` is not modified.
 
     Raises
     ------
@@ -216,10 +242,10 @@ def predict_combinations(
     >>> combo = pk.data.simulate_combinations(n_genes=120, seed=0)
     >>> pairs = list(combo.uns["truth"]["pairs"].index)
     >>> pred = pk.tl.predict_combinations(combo, train=pairs[::2], test=pairs[1::2])
-    >>> sorted(pred.columns)
+    >>> sorted(pred.predictions.columns)
     ['additive', 'gene', 'model', 'observed', 'pair']
     >>> gnn = pk.tl.predict_combinations(combo, train=pairs[::2], test=pairs[1::2], model="gnn", epochs=50)
-    >>> gnn.shape == pred.shape, len(gnn.attrs["loss"])
+    >>> gnn.predictions.shape == pred.predictions.shape, len(gnn.loss)
     (True, 50)
     """
     check_adata(adata)
@@ -260,10 +286,11 @@ def predict_combinations(
                                 "model": pred[k]}) for k, pair in enumerate(test)]
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
             columns=["pair", "gene", "observed", "additive", "model"])
-        out.attrs["loss"] = losses
-        out.attrs["params"] = {**params, "hidden": hidden, "layers": layers, "epochs": epochs, "lr": lr,
-                               "weight_decay": weight_decay}
-        return out
+        return CombinationPrediction(
+            predictions=out, coefficients=pd.Series(dtype=float, name="coefficient"),
+            loss=pd.Series(losses, index=pd.RangeIndex(1, len(losses) + 1, name="epoch"), name="mse", dtype=float),
+            params={**params, "hidden": hidden, "layers": layers, "epochs": epochs, "lr": lr,
+                    "weight_decay": weight_decay})
     comm = _communities(genes, graph, resolution, seed)
     n_communities = max(int(comm.max()) + 1, 1)  # at least one (never-used) coefficient
     gpos = {g: i for i, g in enumerate(genes)}
@@ -295,6 +322,8 @@ def predict_combinations(
                                     "additive": base, "model": base + feats @ coef}))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["pair", "gene", "observed", "additive", "model"])
-    out.attrs["coefficients"] = {f"community{c}": float(v) for c, v in enumerate(coef)}
-    out.attrs["params"] = {**params, "resolution": resolution, "alpha": alpha}
-    return out
+    coefficients = pd.Series(np.asarray(coef, dtype=float), index=[f"community{c}" for c in range(len(coef))],
+                             name="coefficient")
+    return CombinationPrediction(predictions=out, coefficients=coefficients,
+                                 loss=pd.Series(dtype=float, name="mse"),
+                                 params={**params, "resolution": resolution, "alpha": alpha})

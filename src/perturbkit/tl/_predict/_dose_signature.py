@@ -86,7 +86,7 @@ def predict_dose_signature(
     --------
     >>> import scanpy as sc, perturbkit as pk
     >>> sim = pk.data.simulate_dose_response(n_cell_types=1, n_genes=30, n_replicates=3, seed=0)
-    >>> pb = pk.get.pseudobulk(sim, sample_key="well", groupby="cell_type")
+    >>> pb = pk.get.pseudobulk(sim, sample_key="well", cell_type_key="cell_type")
     >>> sc.pp.log1p(pb)
     >>> drug = pb.obs["replicate"].astype(int).map({1: "drugA", 2: "drugB", 3: "drugC"}).astype(str)
     >>> pb.obs["perturbation"] = drug.where(pb.obs["dose"].astype(float) > 0, "control")

@@ -14,9 +14,9 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse, stats
 from scipy.special import expit
-from statsmodels.stats.multitest import multipletests
 
 from ..._validate import as_dense, check_adata, check_counts, check_finite, check_group, check_obs
+from ...metrics import bh_adjust
 
 __all__ = ["differential_accessibility", "motif_deviation", "peak_gene_links"]
 
@@ -48,10 +48,6 @@ def _log_depth(adata: AnnData, depth_key: str) -> np.ndarray:
     if (depth <= 0).any():
         raise ValueError(f"adata.obs[{depth_key!r}] must be > 0 (fragments per cell); min is {depth.min()}")
     return np.log(depth)
-
-
-def _bh(p: np.ndarray) -> np.ndarray:
-    return multipletests(p, method="fdr_bh")[1] if p.size else p
 
 
 def _logistic_irls(z: np.ndarray, y: np.ndarray, max_iter: int = 30) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +169,7 @@ def differential_accessibility(
         rows.append(pd.DataFrame({
             "target": t, "peak": adata.var_names.to_numpy(), "n_target": n1, "n_control": n0,
             "frac_target": p1, "frac_control": p0, "log_odds": beta[:, 2],
-            "pvalue": p_glm, "padj": _bh(p_glm), "pvalue_naive": p_naive, "padj_naive": _bh(p_naive),
+            "pvalue": p_glm, "padj": bh_adjust(p_glm), "pvalue_naive": p_naive, "padj_naive": bh_adjust(p_naive),
         }))
     return pd.concat(rows, ignore_index=True)
 
@@ -308,9 +304,9 @@ def motif_deviation(
             "target": t, "motif": names, "n_peaks": m.sum(axis=0).astype(int),
             "n_target": int(is_t.sum()), "n_control": int(is_ctrl.sum()),
             "deviation": z[is_t].mean(axis=0) - z[is_ctrl].mean(axis=0), "t": tz.statistic,
-            "pvalue": p, "padj": _bh(p),
+            "pvalue": p, "padj": bh_adjust(p),
             "raw_log2fc": np.log2(raw[is_t].mean(axis=0) / np.maximum(raw[is_ctrl].mean(axis=0), 1e-12)),
-            "pvalue_raw": pr, "padj_raw": _bh(pr),
+            "pvalue_raw": pr, "padj_raw": bh_adjust(pr),
         }))
     if key_added is not None:
         adata.obsm[key_added] = pd.DataFrame(z, index=adata.obs_names, columns=names)
@@ -447,5 +443,5 @@ def peak_gene_links(
         "gene": [g for g, *_ in pairs], "peak": adata.var_names[pi].to_numpy(),
         "distance": np.array([d for _, _, d, _ in pairs]).astype(np.int64),
         "nearest": np.array([n for *_, n in pairs], dtype=bool),
-        "r": r, "pvalue": p, "padj": _bh(p), "r_unadjusted": r0, "pvalue_unadjusted": p0, "padj_unadjusted": _bh(p0),
+        "r": r, "pvalue": p, "padj": bh_adjust(p), "r_unadjusted": r0, "pvalue_unadjusted": p0, "padj_unadjusted": bh_adjust(p0),
     })

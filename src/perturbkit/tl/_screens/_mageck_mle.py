@@ -8,6 +8,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
+from ...metrics import bh_adjust
 from ...pp._normalize_screen import size_factors
 from ._pooled_screen import _check_gene, _layer, _mean_variance
 
@@ -52,7 +53,7 @@ def mageck_mle(
     reweighted least squares, all genes with the same number of guides at once; Wald tests
     give p-values {cite}`li2015mageckvispr`, with standard errors inflated by the Pearson
     chi-square per degree of freedom when the counts vary more than the model allows
-    (quasi-likelihood; ``attrs["dispersion_scale"]``). This leaves out MAGeCK-MLE's EM step
+    (quasi-likelihood; column ``dispersion_scale``). This leaves out MAGeCK-MLE's EM step
     that down-weights inefficient guides.
 
     Parameters
@@ -75,7 +76,8 @@ def mageck_mle(
     pandas.DataFrame
         Tidy: one row per gene and condition: ``gene``, ``condition``, ``n_sgrna`` (int),
         ``beta`` (log fold change, natural log as in MAGeCK; < 0 = depleted), ``se``, ``z``,
-        ``p`` (two-sided Wald), ``fdr`` (BH within the condition).
+        ``pvalue`` (two-sided Wald), ``padj`` (BH within the condition), ``dispersion_scale``
+        (Pearson chi2 / df of the fit, the same on every row).
 
     Examples
     --------
@@ -147,12 +149,13 @@ def mageck_mle(
     scale = max(1.0, sum(chi2) / max(sum(dof), 1))
     out["se"] = out["se"] * np.sqrt(scale)
     out["z"] = out["beta"] / out["se"]
-    out["p"] = 2 * stats.norm.sf(np.abs(out["z"]))
-    out["fdr"] = out.groupby("condition")["p"].transform(lambda p: stats.false_discovery_control(p, method="bh"))
+    out["pvalue"] = 2 * stats.norm.sf(np.abs(out["z"]))
+    out["padj"] = out.groupby("condition")["pvalue"].transform(bh_adjust)
     order_c = {c: i for i, c in enumerate(cond.columns)}
     out = out.sort_values(["condition", "beta"], key=lambda s: s.map(order_c) if s.name == "condition" else s)
     out = out.reset_index(drop=True)
-    out.attrs["dispersion_scale"] = scale
+    # one number per fit, kept as a column so it travels with the table
+    out["dispersion_scale"] = scale
     return out
 
 
@@ -185,7 +188,7 @@ def cnv_correct(
     -------
     pandas.DataFrame
         The rows that have a copy number, with ``cnv`` and ``<value>_corrected`` added;
-        ``attrs["slope"]`` is the fitted effect per unit copy number.
+        ``cnv_slope`` (the fitted effect per unit copy number, the same on every row).
 
     Examples
     --------
@@ -193,7 +196,7 @@ def cnv_correct(
     >>> rng = np.random.default_rng(0)
     >>> cn = pd.Series(rng.normal(0, 1, 300), index=[f"g{i}" for i in range(300)])
     >>> eff = pd.DataFrame({"gene": cn.index, "beta": -0.5 * cn.to_numpy() + rng.normal(0, 0.1, 300)})
-    >>> round(pk.tl.cnv_correct(eff, cn).attrs["slope"], 1)
+    >>> round(float(pk.tl.cnv_correct(eff, cn)["cnv_slope"].iloc[0]), 1)
     -0.5
     """
     import statsmodels.api as sm
@@ -214,5 +217,5 @@ def cnv_correct(
     fit = sm.RLM(tab[value].to_numpy(), sm.add_constant(tab["cnv"].to_numpy()), M=sm.robust.norms.HuberT()).fit()
     slope = float(fit.params[1])
     tab[f"{value}_corrected"] = tab[value] - slope * (tab["cnv"] - tab["cnv"].median())
-    tab.attrs["slope"] = slope
+    tab["cnv_slope"] = slope
     return tab.reset_index(drop=True)

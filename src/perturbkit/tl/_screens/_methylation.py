@@ -9,10 +9,10 @@ import pandas as pd
 from anndata import AnnData
 from scipy import optimize, stats
 from scipy.special import betaln, digamma, expit, logit
-from statsmodels.stats.multitest import multipletests
 from threadpoolctl import threadpool_limits
 
 from ..._validate import as_dense, check_adata, check_counts, check_group, check_obs
+from ...metrics import bh_adjust
 
 __all__ = ["differential_methylation"]
 
@@ -183,7 +183,7 @@ def differential_methylation(
         for _, idx in out.groupby("target").groups.items():
             ok = out.loc[idx, col].notna()
             if ok.any():
-                out.loc[idx[ok.to_numpy()], adj] = multipletests(out.loc[idx[ok.to_numpy()], col], method="fdr_bh")[1]
+                out.loc[idx[ok.to_numpy()], adj] = bh_adjust(out.loc[idx[ok.to_numpy()], col])
     cols = ["target", "region", "n_target", "n_control", "level_target", "level_control", "delta", "rho",
             "pvalue", "padj", "pooled_target", "pooled_control", "pvalue_naive", "padj_naive"]
     return out[cols]

@@ -93,9 +93,9 @@ def mimosca(
         Tidy, one row per (target, gene): ``target``, ``gene``, ``coef`` (shift of log1p
         expression against controls, positive = up in the target's cells), ``n_cells``,
         ``rank`` (by ``|coef|`` within target, 1 = largest) and with permutations
-        ``pvalue``. ``attrs["alpha"]`` holds the chosen penalty and ``attrs["cv_r2"]`` the
-        cross-validated R^2 per alpha against a covariates-only baseline (positive = the
-        perturbation design predicts held-out cells better than covariates alone).
+        ``pvalue``; ``alpha`` (the chosen penalty) and ``cv_r2_gain`` (its cross-validated
+        R^2 gain over a covariates-only baseline; positive = the perturbation design
+        predicts held-out cells better than covariates alone), the same on every row.
         ``adata`` is not modified.
 
     Raises
@@ -193,6 +193,7 @@ def mimosca(
             exceed += np.abs(cp) >= np.abs(coef) - 1e-12
         pv = pd.DataFrame((1 + exceed) / (1 + n_permutations), index=targets, columns=gene_names)
         tidy["pvalue"] = pv.to_numpy().ravel()
-    tidy.attrs["alpha"] = float(alpha)
-    tidy.attrs["cv_r2"] = {float(a): float(v) for a, v in cv.items()}
+    # one penalty and one held-out score per fit: columns, so they stay with the table
+    tidy["alpha"] = float(alpha)
+    tidy["cv_r2_gain"] = float(cv[alpha])
     return tidy

@@ -12,6 +12,7 @@ from anndata import AnnData
 from scipy import special, stats
 
 from ..._validate import as_dense, check_adata, check_counts
+from ...metrics import bh_adjust
 
 __all__ = ["core_essential_genes", "gini", "mageck_test", "rra", "screen_qc", "sgrna_lfc"]
 
@@ -158,8 +159,8 @@ def _mean_variance(mean: np.ndarray, var: np.ndarray) -> tuple[float, float]:
 def sgrna_lfc(
     adata: AnnData,
     *,
-    treatment: Sequence[str] | str,
-    control: Sequence[str] | str,
+    treatment_samples: Sequence[str] | str,
+    control_samples: Sequence[str] | str,
     layer: str = "normalized",
     gene_key: str = "gene",
     pseudocount: float = 1.0,
@@ -171,7 +172,7 @@ def sgrna_lfc(
     excess variance is modelled as :math:`\\sigma^2 = \\mu + k\\mu^b` (fitted on the log
     scale), which stabilises the variance of guides with few reads. The treatment mean
     is then scored against a negative binomial with that mean and variance: a small
-    ``p_low`` means depletion, a small ``p_high`` enrichment {cite}`li2014mageck`. With a
+    ``pvalue_low`` means depletion, a small ``pvalue_high`` enrichment {cite}`li2014mageck`. With a
     single control sample the variance is fitted on control and treatment samples
     together, as MAGeCK does; hits then inflate it, which makes the test conservative.
 
@@ -179,7 +180,7 @@ def sgrna_lfc(
     ----------
     adata
         sgRNA x sample AnnData.
-    treatment, control
+    treatment_samples, control_samples
         Sample names (``adata.var_names``): e.g. final and initial time points.
     layer
         Normalised counts.
@@ -193,21 +194,21 @@ def sgrna_lfc(
     pandas.DataFrame
         One row per sgRNA (index ``sgRNA``): ``gene``, ``control_mean``, ``treatment_mean``,
         ``lfc`` (log2(treatment/control), negative = depleted), ``variance`` (model),
-        ``z``, ``p_low``, ``p_high`` (float64).
+        ``z``, ``pvalue_low``, ``pvalue_high`` (float64).
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> screen = pk.data.simulate_pooled_screen(n_genes=50, seed=0)
     >>> pk.pp.normalize_screen(screen)
-    >>> tab = pk.tl.sgrna_lfc(screen, treatment=["final_1", "final_2"], control=["initial_1", "initial_2"])
+    >>> tab = pk.tl.sgrna_lfc(screen, treatment_samples=["final_1", "final_2"], control_samples=["initial_1", "initial_2"])
     >>> list(tab.columns)[:3]
     ['gene', 'control_mean', 'treatment_mean']
     """
     check_adata(adata)
     genes = _check_gene(adata, gene_key)
     x = _layer(adata, layer, counts=False)
-    ti, ci = _samples(adata, treatment, "treatment"), _samples(adata, control, "control")
+    ti, ci = _samples(adata, treatment_samples, "treatment"), _samples(adata, control_samples, "control")
     if set(ti) & set(ci):
         raise ValueError("a sample is listed as both treatment and control")
     mu_c, mu_t = x[:, ci].mean(axis=1), x[:, ti].mean(axis=1)
@@ -221,8 +222,8 @@ def sgrna_lfc(
     # negative binomial with mean mu and variance var: n = mu^2 / (var - mu), p = mu / var
     n_nb, p_nb = mu**2 / (var - mu), mu / var
     t = np.round(mu_t)
-    p_low = stats.nbinom.cdf(t, n_nb, p_nb)
-    p_high = stats.nbinom.sf(t - 1, n_nb, p_nb)
+    pvalue_low = stats.nbinom.cdf(t, n_nb, p_nb)
+    pvalue_high = stats.nbinom.sf(t - 1, n_nb, p_nb)
     return pd.DataFrame(
         {
             "gene": genes.to_numpy(),
@@ -231,8 +232,8 @@ def sgrna_lfc(
             "lfc": np.log2((mu_t + pseudocount) / (mu_c + pseudocount)),
             "variance": var,
             "z": (mu_t - mu) / np.sqrt(var),
-            "p_low": np.clip(p_low, 0, 1),
-            "p_high": np.clip(p_high, 0, 1),
+            "pvalue_low": np.clip(pvalue_low, 0, 1),
+            "pvalue_high": np.clip(pvalue_high, 0, 1),
         },
         index=pd.Index(adata.obs_names, name="sgRNA"),
     )
@@ -256,7 +257,7 @@ def _rho(percentiles: np.ndarray, alpha: float) -> np.ndarray:
 def rra(
     sgrnas: pd.DataFrame,
     *,
-    score: str = "p_low",
+    score: str = "pvalue_low",
     tiebreak: str | None = "lfc",
     ascending: bool = True,
     fdr_threshold: float = 0.25,
@@ -278,7 +279,7 @@ def rra(
     sgrnas
         Table from :func:`sgrna_lfc` (columns ``gene``, ``score``, ``tiebreak``).
     score
-        Column to rank by: ``"p_low"`` for depletion, ``"p_high"`` for enrichment.
+        Column to rank by: ``"pvalue_low"`` for depletion, ``"pvalue_high"`` for enrichment.
     tiebreak
         Second sort key for tied scores (``"lfc"``; use ``ascending`` accordingly).
     ascending
@@ -295,15 +296,15 @@ def rra(
     pandas.DataFrame
         One row per gene, sorted by ``rho``: ``gene``, ``n_sgrna`` (int), ``good_sgrna``
         (guides below alpha, int), ``lfc`` (median sgRNA log2 fold change), ``rho``,
-        ``p``, ``fdr`` (float), ``rank`` (1 = strongest, int). ``attrs["alpha"]`` holds
-        the percentile cut-off used.
+        ``pvalue``, ``padj`` (BH, float), ``rank`` (1 = strongest, int), ``alpha`` (the
+        percentile cut-off used, the same on every row).
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> screen = pk.data.simulate_pooled_screen(n_genes=50, seed=0)
     >>> pk.pp.normalize_screen(screen)
-    >>> sg = pk.tl.sgrna_lfc(screen, treatment=["final_1", "final_2"], control=["initial_1", "initial_2"])
+    >>> sg = pk.tl.sgrna_lfc(screen, treatment_samples=["final_1", "final_2"], control_samples=["initial_1", "initial_2"])
     >>> genes = pk.tl.rra(sg)
     >>> genes.columns.tolist()[:4]
     ['gene', 'n_sgrna', 'good_sgrna', 'lfc']
@@ -324,7 +325,7 @@ def rra(
     n_total = len(sgrnas)
     pct = np.empty(n_total)
     pct[order] = np.arange(1, n_total + 1) / n_total
-    fdr_sg = stats.false_discovery_control(np.clip(pvals, 0, 1), method="bh")
+    fdr_sg = bh_adjust(np.clip(pvals, 0, 1))
     alpha = max(float(np.mean(fdr_sg < fdr_threshold)), 1.0 / n_total)
 
     frame = pd.DataFrame({"gene": sgrnas["gene"].astype(str).to_numpy(), "pct": pct})
@@ -356,21 +357,22 @@ def rra(
             "good_sgrna": np.sum(mat <= alpha, axis=1).astype(np.int64),
             "lfc": groups["lfc"].median().reindex(genes).to_numpy() if "lfc" in frame else np.nan,
             "rho": rho,
-            "p": pval,
-            "fdr": stats.false_discovery_control(pval, method="bh"),
+            "pvalue": pval,
+            "padj": bh_adjust(pval),
         }
     )
     out = out.sort_values(["rho", "lfc"], ascending=[True, ascending], kind="mergesort").reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1, dtype=np.int64)
-    out.attrs["alpha"] = alpha
+    # the cut-off is one number per run; a column keeps it with the table it produced
+    out["alpha"] = alpha
     return out
 
 
 def mageck_test(
     adata: AnnData,
     *,
-    treatment: Sequence[str] | str,
-    control: Sequence[str] | str,
+    treatment_samples: Sequence[str] | str,
+    control_samples: Sequence[str] | str,
     layer: str = "normalized",
     gene_key: str = "gene",
     fdr_threshold: float = 0.25,
@@ -380,14 +382,14 @@ def mageck_test(
     """MAGeCK-style gene test: sgRNA fold changes, then alpha-RRA for depletion and enrichment.
 
     Must run first: :func:`perturbkit.pp.normalize_screen`. Combines :func:`sgrna_lfc`
-    with :func:`rra` run twice (``p_low`` for negative selection, e.g. essential genes
-    dropping out; ``p_high`` for positive selection) {cite}`li2014mageck`.
+    with :func:`rra` run twice (``pvalue_low`` for negative selection, e.g. essential genes
+    dropping out; ``pvalue_high`` for positive selection) {cite}`li2014mageck`.
 
     Parameters
     ----------
     adata
         sgRNA x sample AnnData.
-    treatment, control
+    treatment_samples, control_samples
         Sample names (``adata.var_names``).
     layer
         Normalised counts.
@@ -404,28 +406,27 @@ def mageck_test(
     -------
     pandas.DataFrame
         One row per gene, sorted by the negative-selection score: ``gene``, ``n_sgrna``,
-        ``lfc`` (median sgRNA log2 fold change), ``neg_rho``, ``neg_p``, ``neg_fdr``,
-        ``neg_rank``, ``neg_good_sgrna``, and the same with ``pos_``. ``attrs["alpha"]``
-        holds the percentile cut-offs (``{"neg": ..., "pos": ...}``); the sgRNA-level
-        table is :func:`sgrna_lfc` with the same arguments.
+        ``lfc`` (median sgRNA log2 fold change), ``neg_rho``, ``neg_pvalue``, ``neg_padj``,
+        ``neg_rank``, ``neg_good_sgrna``, ``neg_alpha`` (the percentile cut-off, the same on
+        every row), and the same with ``pos_``; the sgRNA-level table is :func:`sgrna_lfc`
+        with the same arguments.
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> screen = pk.data.simulate_pooled_screen(n_genes=100, n_essential=10, seed=0)
     >>> pk.pp.normalize_screen(screen)
-    >>> res = pk.tl.mageck_test(screen, treatment=["final_1", "final_2"], control=["initial_1", "initial_2"])
+    >>> res = pk.tl.mageck_test(screen, treatment_samples=["final_1", "final_2"], control_samples=["initial_1", "initial_2"])
     >>> truth = screen.uns["truth"]
     >>> set(res.gene[:10]) == set(truth.index[truth.essential])
     True
     """
-    sg = sgrna_lfc(adata, treatment=treatment, control=control, layer=layer, gene_key=gene_key)
-    neg = rra(sg, score="p_low", ascending=True, fdr_threshold=fdr_threshold, n_perm=n_perm, seed=seed)
-    pos = rra(sg, score="p_high", ascending=False, fdr_threshold=fdr_threshold, n_perm=n_perm, seed=seed + 1)
-    keep = ["rho", "p", "fdr", "rank", "good_sgrna"]
+    sg = sgrna_lfc(adata, treatment_samples=treatment_samples, control_samples=control_samples, layer=layer, gene_key=gene_key)
+    neg = rra(sg, score="pvalue_low", ascending=True, fdr_threshold=fdr_threshold, n_perm=n_perm, seed=seed)
+    pos = rra(sg, score="pvalue_high", ascending=False, fdr_threshold=fdr_threshold, n_perm=n_perm, seed=seed + 1)
+    keep = ["rho", "pvalue", "padj", "rank", "good_sgrna", "alpha"]
     out = neg[["gene", "n_sgrna", "lfc"]].copy()
     for prefix, tab in (("neg", neg), ("pos", pos)):
         part = tab.set_index("gene")[keep].add_prefix(f"{prefix}_")
         out = out.join(part, on="gene")
-    out.attrs["alpha"] = {"neg": neg.attrs["alpha"], "pos": pos.attrs["alpha"]}
     return out.reset_index(drop=True)

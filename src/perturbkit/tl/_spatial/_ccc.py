@@ -46,7 +46,7 @@ def check_resource(resource: pd.DataFrame | str, var_names: pd.Index) -> pd.Data
     return table[present].reset_index(drop=True)
 
 
-def _pair_table(adata: AnnData, groupby: str, table: pd.DataFrame, expr_prop: float) -> pd.DataFrame:
+def _pair_table(adata: AnnData, cell_type_key: str, table: pd.DataFrame, expr_prop: float) -> pd.DataFrame:
     """Every (source, target, ligand, receptor): CellPhoneDB mean and the expression filter.
 
     A complex's mean is the minimum of its subunits' group means (as in LIANA+);
@@ -58,7 +58,7 @@ def _pair_table(adata: AnnData, groupby: str, table: pd.DataFrame, expr_prop: fl
     genes = sorted({g for col in ("ligand", "receptor") for c in table[col] for g in c.split("_")})
     idx = [adata.var_names.get_loc(g) for g in genes]
     x = pd.DataFrame(as_dense(adata.X[:, idx]), columns=genes)
-    groups = adata.obs[groupby].astype(str).to_numpy()
+    groups = adata.obs[cell_type_key].astype(str).to_numpy()
     means = x.groupby(groups).mean()
     props = (x > 0).groupby(groups).mean()
     rows = []
@@ -72,18 +72,18 @@ def _pair_table(adata: AnnData, groupby: str, table: pd.DataFrame, expr_prop: fl
     return pd.DataFrame(rows, columns=[*_KEYS, "lr_means", "expressed"])
 
 
-def _liana_one(adata: AnnData, groupby: str, resource: pd.DataFrame, *, expr_prop: float, n_perms: int,
+def _liana_one(adata: AnnData, cell_type_key: str, resource: pd.DataFrame, *, expr_prop: float, n_perms: int,
                seed: int, layer: str | None) -> pd.DataFrame:
     import liana as li
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         agg = li.mt.rank_aggregate(
-            adata, groupby=groupby, resource=resource, expr_prop=expr_prop, use_raw=False, layer=layer,
+            adata, groupby=cell_type_key, resource=resource, expr_prop=expr_prop, use_raw=False, layer=layer,
             n_perms=n_perms, seed=seed, n_jobs=1, verbose=False, inplace=False,
         )
         chat = li.mt.cellchat(
-            adata, groupby=groupby, resource=resource, expr_prop=expr_prop, use_raw=False, layer=layer,
+            adata, groupby=cell_type_key, resource=resource, expr_prop=expr_prop, use_raw=False, layer=layer,
             n_perms=n_perms, seed=seed, n_jobs=1, verbose=False, inplace=False,
         )
     # liana names complexes ``*_complex`` and may also carry single-subunit columns
@@ -101,8 +101,8 @@ def _liana_one(adata: AnnData, groupby: str, resource: pd.DataFrame, *, expr_pro
 
 def lr_scores(
     adata: AnnData,
-    groupby: str = "cell_type",
     *,
+    cell_type_key: str = "cell_type",
     resource: pd.DataFrame | str = "consensus",
     split_by: str | None = None,
     expr_prop: float = 0.1,
@@ -123,7 +123,7 @@ def lr_scores(
     ----------
     adata
         Cells x genes, log-normalised.
-    groupby
+    cell_type_key
         ``obs`` column of the cell groups (senders and receivers).
     resource
         Ligand-receptor pairs (``ligand``, ``receptor`` columns, complexes as ``A_B``), e.g.
@@ -151,7 +151,7 @@ def lr_scores(
     Raises
     ------
     KeyError
-        ``groupby`` or ``split_by`` missing from ``obs``.
+        ``cell_type_key`` or ``split_by`` missing from ``obs``.
     ValueError
         No pair of the resource is measured (see :func:`check_resource`).
 
@@ -161,12 +161,12 @@ def lr_scores(
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> pairs = tissue.uns["truth"]["lr_pairs"][["ligand", "receptor"]]
-    >>> lr = pk.tl.lr_scores(tissue, "cell_type", resource=pairs, n_perms=10)
+    >>> lr = pk.tl.lr_scores(tissue, cell_type_key="cell_type", resource=pairs, n_perms=10)
     >>> lr.sort_values("magnitude_rank").iloc[0][["source", "target", "ligand"]].tolist()
     ['Fibroblast', 'T cell', 'CXCL12']
     """
     check_adata(adata)
-    check_obs(adata, groupby)
+    check_obs(adata, cell_type_key)
     if split_by is not None:
         check_obs(adata, split_by)
     if layer is not None and layer not in adata.layers:
@@ -176,10 +176,10 @@ def lr_scores(
     parts = []
     for level in levels:
         sub = adata if level is None else adata[adata.obs[split_by].astype(str) == level]
-        sub = AnnData(X=sub.layers[layer] if layer is not None else sub.X, obs=sub.obs[[groupby]].copy(),
+        sub = AnnData(X=sub.layers[layer] if layer is not None else sub.X, obs=sub.obs[[cell_type_key]].copy(),
                       var=pd.DataFrame(index=sub.var_names))
-        sub.obs[groupby] = sub.obs[groupby].astype(str).astype("category")
-        res = _liana_one(sub, groupby, table, expr_prop=expr_prop, n_perms=n_perms, seed=seed, layer=None)
+        sub.obs[cell_type_key] = sub.obs[cell_type_key].astype(str).astype("category")
+        res = _liana_one(sub, cell_type_key, table, expr_prop=expr_prop, n_perms=n_perms, seed=seed, layer=None)
         if level is not None:
             res.insert(0, split_by, level)
         parts.append(res)
@@ -188,12 +188,12 @@ def lr_scores(
 
 def differential_lr(
     adata: AnnData,
-    groupby: str = "cell_type",
     *,
-    condition_key: str = "perturbation",
+    cell_type_key: str = "cell_type",
+    groupby: str = "perturbation",
     control: str = "control",
     perturbed: str | None = None,
-    replicate_key: str | None = None,
+    sample_key: str | None = None,
     resource: pd.DataFrame | str = "consensus",
     expr_prop: float = 0.1,
     n_perms: int = 100,
@@ -209,7 +209,7 @@ def differential_lr(
     ``status`` says whether it passes the filter in the perturbed condition only
     (``"gained"``), the control only (``"lost"``) or both (``"kept"``); pairs passing in
     neither are dropped. With
-    ``replicate_key`` (e.g. donor) the same is done within each replicate, and
+    ``sample_key`` (e.g. donor) the same is done within each replicate, and
     ``n_consistent`` counts the replicates whose change has the sign of the pooled one: the
     unit of replication is the donor, not the cell.
 
@@ -219,12 +219,12 @@ def differential_lr(
     ----------
     adata
         Cells x genes, log-normalised, both conditions.
-    groupby
+    cell_type_key
         Cell groups (senders and receivers).
-    condition_key, control, perturbed
+    groupby, control, perturbed
         Condition column, its control label and the perturbed level (default: the one other
         level; required when there are several).
-    replicate_key
+    sample_key
         Replicate / donor column, for per-replicate changes.
     resource, expr_prop, n_perms, seed
         As in :func:`lr_scores`.
@@ -236,7 +236,7 @@ def differential_lr(
         ``delta`` (descending): ``lr_means_control``, ``lr_means_perturbed``, ``delta``,
         ``magnitude_rank_control``, ``magnitude_rank_perturbed`` (LIANA+ consensus rank in
         each condition; NaN where the pair does not pass ``expr_prop``), ``status`` (``"gained"``,
-        ``"lost"`` or ``"kept"``), and with ``replicate_key`` ``delta_<replicate>`` per
+        ``"lost"`` or ``"kept"``), and with ``sample_key`` ``delta_<replicate>`` per
         replicate and ``n_consistent``. ``adata`` is not modified.
 
     Raises
@@ -254,28 +254,28 @@ def differential_lr(
     >>> tissue.obs["condition"] = np.where(stim, "stimulated", "control")
     >>> tissue.X[stim, tissue.var_names.get_loc("CXCL12")] *= 4  # ligand induced (log1p above)
     >>> pairs = tissue.uns["truth"]["lr_pairs"][["ligand", "receptor"]]
-    >>> d = pk.tl.differential_lr(tissue, condition_key="condition", resource=pairs, n_perms=10)
+    >>> d = pk.tl.differential_lr(tissue, groupby="condition", resource=pairs, n_perms=10)
     >>> d.iloc[0][["source", "ligand"]].tolist()
     ['Fibroblast', 'CXCL12']
     """
     check_adata(adata)
-    check_obs(adata, groupby, condition_key)
-    check_group(adata, condition_key, control, role="control")
-    levels = [lv for lv in pd.unique(adata.obs[condition_key].astype(str)) if lv != str(control)]
+    check_obs(adata, cell_type_key, groupby)
+    check_group(adata, groupby, control, role="control")
+    levels = [lv for lv in pd.unique(adata.obs[groupby].astype(str)) if lv != str(control)]
     if perturbed is None:
         if len(levels) != 1:
-            raise ValueError(f"adata.obs[{condition_key!r}] has several non-control levels {levels}; pass perturbed=")
+            raise ValueError(f"adata.obs[{groupby!r}] has several non-control levels {levels}; pass perturbed=")
         perturbed = levels[0]
-    check_group(adata, condition_key, perturbed, role="perturbed")
-    cond = adata.obs[condition_key].astype(str)
+    check_group(adata, groupby, perturbed, role="perturbed")
+    cond = adata.obs[groupby].astype(str)
     both = adata[cond.isin([str(control), str(perturbed)])]
 
     def _contrast(sub: AnnData) -> pd.DataFrame:
-        cond_sub = sub.obs[condition_key].astype(str)
+        cond_sub = sub.obs[groupby].astype(str)
         parts = {}
         for name, level in (("control", str(control)), ("perturbed", str(perturbed))):
             part = sub[(cond_sub == level).to_numpy()]
-            parts[name] = _pair_table(part, groupby, table, expr_prop).set_index(_KEYS)
+            parts[name] = _pair_table(part, cell_type_key, table, expr_prop).set_index(_KEYS)
         out = parts["control"].join(parts["perturbed"], lsuffix="_control", rsuffix="_perturbed", how="outer")
         for name in ("control", "perturbed"):
             out[f"expressed_{name}"] = out[f"expressed_{name}"].eq(True)
@@ -283,21 +283,21 @@ def differential_lr(
 
     table = check_resource(resource, adata.var_names)
     out = _contrast(both)
-    ranks = lr_scores(both, groupby, resource=table, split_by=condition_key, expr_prop=expr_prop,
+    ranks = lr_scores(both, cell_type_key=cell_type_key, resource=table, split_by=groupby, expr_prop=expr_prop,
                       n_perms=n_perms, seed=seed)
     for name, level in (("control", str(control)), ("perturbed", str(perturbed))):
-        r = ranks[ranks[condition_key] == level].set_index(_KEYS)["magnitude_rank"]
+        r = ranks[ranks[groupby] == level].set_index(_KEYS)["magnitude_rank"]
         out[f"magnitude_rank_{name}"] = r.reindex(out.index).to_numpy()
     out = out[out["expressed_control"] | out["expressed_perturbed"]].copy()
     out["status"] = np.where(~out["expressed_control"], "gained", np.where(~out["expressed_perturbed"], "lost", "kept"))
     out["delta"] = out["lr_means_perturbed"] - out["lr_means_control"]
     out = out.drop(columns=["expressed_control", "expressed_perturbed"])
-    if replicate_key is not None:
-        check_obs(adata, replicate_key)
+    if sample_key is not None:
+        check_obs(adata, sample_key)
         signs = []
-        for rep in pd.unique(both.obs[replicate_key].astype(str)):
-            sub = both[both.obs[replicate_key].astype(str) == rep]
-            if sub.obs[condition_key].astype(str).nunique() < 2:
+        for rep in pd.unique(both.obs[sample_key].astype(str)):
+            sub = both[both.obs[sample_key].astype(str) == rep]
+            if sub.obs[groupby].astype(str).nunique() < 2:
                 continue
             r = _contrast(sub)
             d = (r["lr_means_perturbed"] - r["lr_means_control"]).reindex(out.index)

@@ -22,7 +22,7 @@ def intercellular_regression(
     targets: Sequence[str],
     *,
     predictors: Sequence[str] | None = None,
-    groupby: str | None = None,
+    cell_type_key: str | None = None,
     radius: float = 30.0,
     alpha: float = 1.0,
     k_cv: int = 5,
@@ -37,7 +37,7 @@ def intercellular_regression(
     predictors (``intra``) and on the mean of the predictors over the other cells within
     ``radius`` (``inter``), all standardised, with a ridge penalty. The coefficients say
     which predictor acts from where; cross-validated R² of the intra-only and the full
-    model say how much the neighbours add. With ``groupby``, one model per group (e.g.
+    model say how much the neighbours add. With ``cell_type_key``, one model per group (e.g.
     per receiving cell type).
 
     Must run first: normalisation and ``log1p`` of ``X``.
@@ -50,7 +50,7 @@ def intercellular_regression(
         Genes to explain.
     predictors
         Candidate regulators (default all genes); a target is never its own intra predictor.
-    groupby
+    cell_type_key
         ``obs`` column; fit separately within each group.
     radius
         Neighbourhood of the inter-cellular predictors (coordinate units).
@@ -72,7 +72,7 @@ def intercellular_regression(
     Raises
     ------
     KeyError, ValueError
-        Missing coordinates, genes or ``groupby``; fewer than ``2 * k_cv`` cells in a group.
+        Missing coordinates, genes or ``cell_type_key``; fewer than ``2 * k_cv`` cells in a group.
 
     Examples
     --------
@@ -80,7 +80,7 @@ def intercellular_regression(
     >>> tissue = pk.data.simulate_tissue(800, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> res = pk.tl.intercellular_regression(tissue, ["CD274", "TG1a"], predictors=["CD3E", "TF1", "EPCAM"],
-    ...                                      groupby="cell_type")
+    ...                                      cell_type_key="cell_type")
     >>> tum = res.query("group == 'Tumor'")
     >>> tum.query("target == 'CD274'").iloc[0][["predictor", "scope"]].tolist()
     ['CD3E', 'inter']
@@ -95,8 +95,8 @@ def intercellular_regression(
     missing = [g for g in [*targets, *predictors] if g not in adata.var_names]
     if missing:
         raise KeyError(f"genes not in adata.var_names: {missing[:10]}")
-    if groupby is not None:
-        check_obs(adata, groupby)
+    if cell_type_key is not None:
+        check_obs(adata, cell_type_key)
     genes = list(dict.fromkeys([*targets, *predictors]))
     x = pd.DataFrame(as_dense(adata[:, genes].X), columns=genes, index=adata.obs_names)
     # neighbour means (the cell itself excluded)
@@ -107,7 +107,7 @@ def intercellular_regression(
                           shape=(n, n)).tocsr()
     deg = np.asarray(w.sum(axis=1)).ravel()
     nbr = pd.DataFrame((w @ x[predictors].to_numpy()) / np.maximum(deg, 1)[:, None], columns=predictors, index=x.index)
-    groups = adata.obs[groupby].astype(str).to_numpy() if groupby is not None else np.full(n, "all")
+    groups = adata.obs[cell_type_key].astype(str).to_numpy() if cell_type_key is not None else np.full(n, "all")
     rows = []
     folds = KFold(k_cv, shuffle=True, random_state=seed)
     for group in sorted(set(groups)):

@@ -228,8 +228,8 @@ def knn_accuracy(
 
 def neighbourhood_embedding(
     adata: AnnData,
-    obsm_key: str = "X_pca",
     *,
+    obsm_key: str = "X_pca",
     n_neighs: int = 8,
     spatial_key: str = "spatial",
     key_added: str | None = None,
@@ -265,7 +265,7 @@ def neighbourhood_embedding(
     >>> import perturbkit as pk, scanpy as sc
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue); sc.pp.pca(tissue, n_comps=10)
-    >>> pk.tl.neighbourhood_embedding(tissue, "X_pca")
+    >>> pk.tl.neighbourhood_embedding(tissue, obsm_key="X_pca")
     >>> tissue.obsm["X_pca_nbr"].shape
     (600, 20)
     """

@@ -9,24 +9,16 @@ from scipy.spatial import cKDTree
 from scipy.stats import fisher_exact
 
 from ..._validate import check_group, check_obs
+from ...metrics import bh_adjust
 from ...pp._spatial_neighbors import check_coordinates
 
 __all__ = ["clone_neighbourhood"]
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    order = np.argsort(p)
-    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
-    out = np.empty_like(p)
-    out[order] = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
-    return out
-
-
 def clone_neighbourhood(
     adata: AnnData,
     *,
-    perturbation_key: str = "perturbation",
+    groupby: str = "perturbation",
     control: str = "NT",
     clone_key: str | None = "clone",
     cell_type_key: str = "cell_type",
@@ -51,7 +43,7 @@ def clone_neighbourhood(
     ----------
     adata
         Cells with coordinates, a perturbation label and a cell type.
-    perturbation_key
+    groupby
         ``obs`` column naming each cell's perturbation (unperturbed cells: anything else
         than the tested labels, e.g. ``"control"``).
     control
@@ -75,9 +67,9 @@ def clone_neighbourhood(
     DataFrame
         One row per perturbation x cell type: ``perturbation``, ``cell_type``, ``n``
         (cells of that type in the neighbourhood), ``fraction``, ``fraction_control``,
-        ``log2_ratio`` (of the fractions, pseudocount 0.5 cells), ``odds_ratio``, ``pval``,
-        ``fdr``, and with ``clone_key`` ``n_clones``, ``n_clones_same_sign``; sorted by
-        ``pval``. ``adata`` is not modified.
+        ``log2_ratio`` (of the fractions, pseudocount 0.5 cells), ``odds_ratio``, ``pvalue``,
+        ``padj`` (BH), and with ``clone_key`` ``n_clones``, ``n_clones_same_sign``; sorted by
+        ``pvalue``. ``adata`` is not modified.
 
     Raises
     ------
@@ -90,16 +82,16 @@ def clone_neighbourhood(
     >>> tissue = pk.data.simulate_tissue(1200, seed=0)
     >>> res = pk.tl.clone_neighbourhood(tissue, control="NT", exclude_types=["Tumor"])
     >>> r = res.set_index(["perturbation", "cell_type"])
-    >>> bool(r.loc[("JAK1", "Macrophage"), "log2_ratio"] > 0.5 and r.loc[("JAK1", "Macrophage"), "pval"] < 0.05)
+    >>> bool(r.loc[("JAK1", "Macrophage"), "log2_ratio"] > 0.5 and r.loc[("JAK1", "Macrophage"), "pvalue"] < 0.05)
     True
     """
     xy = check_coordinates(adata, spatial_key)
-    check_obs(adata, perturbation_key, cell_type_key)
-    check_group(adata, perturbation_key, control, role="control perturbation")
+    check_obs(adata, groupby, cell_type_key)
+    check_group(adata, groupby, control, role="control perturbation")
     if clone_key is not None:
         if clone_key not in adata.obs.columns:
             raise KeyError(f"adata.obs has no column {clone_key!r}; available columns: {list(adata.obs.columns)}")
-    pert = adata.obs[perturbation_key].astype(str).to_numpy()
+    pert = adata.obs[groupby].astype(str).to_numpy()
     types = adata.obs[cell_type_key].astype(str).to_numpy()
     clones = adata.obs[clone_key].astype(str).to_numpy() if clone_key is not None else None
     tree = cKDTree(xy)
@@ -137,7 +129,7 @@ def clone_neighbourhood(
             row = {
                 "perturbation": p, "cell_type": ct, "n": a, "fraction": frac, "fraction_control": frac_ref,
                 "log2_ratio": np.log2((a + 0.5) / (a + b + 0.5)) - np.log2((c + 0.5) / (c + d + 0.5)),
-                "odds_ratio": odds, "pval": pval,
+                "odds_ratio": odds, "pvalue": pval,
             }
             if clones is not None:
                 own = sorted({cl for cl in clones[mask]})
@@ -150,7 +142,7 @@ def clone_neighbourhood(
                 row["n_clones_same_sign"] = int(sum(s == np.sign(row["log2_ratio"]) for s in signs))
             rows.append(row)
     if not rows:
-        raise ValueError(f"no perturbation other than the control {control!r} found in adata.obs[{perturbation_key!r}]")
+        raise ValueError(f"no perturbation other than the control {control!r} found in adata.obs[{groupby!r}]")
     out = pd.DataFrame(rows)
-    out["fdr"] = _bh(out["pval"].to_numpy())
-    return out.sort_values(["pval", "log2_ratio"], ignore_index=True)
+    out["padj"] = bh_adjust(out["pvalue"].to_numpy())
+    return out.sort_values(["pvalue", "log2_ratio"], ignore_index=True)

@@ -102,7 +102,7 @@ def commot(
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> pairs = tissue.uns["truth"]["lr_pairs"][["ligand", "receptor"]]
     >>> pk.tl.commot(tissue, resource=pairs, dis_thr=50)
-    >>> flows = pk.tl.flow_summary(tissue, "cell_type")
+    >>> flows = pk.tl.flow_summary(tissue, cell_type_key="cell_type")
     >>> flows.query("pair == 'CXCL12-CXCR4'").iloc[0][["source", "target"]].tolist()
     ['Fibroblast', 'T cell']
     """
@@ -174,7 +174,7 @@ def commot(
     return adata if copy else None
 
 
-def flow_summary(adata: AnnData, groupby: str = "cell_type", *, key: str = "commot") -> pd.DataFrame:
+def flow_summary(adata: AnnData, *, cell_type_key: str = "cell_type", key: str = "commot") -> pd.DataFrame:
     """Which signal flows from which group of cells to which (a FlowSig-style summary).
 
     Sums each pair's transport plan (from :func:`commot`) over sender and receiver groups.
@@ -186,7 +186,7 @@ def flow_summary(adata: AnnData, groupby: str = "cell_type", *, key: str = "comm
     ----------
     adata
         After :func:`commot`.
-    groupby
+    cell_type_key
         ``obs`` column of the groups (cell types, niches, clones).
     key
         The ``key_added`` :func:`commot` used.
@@ -203,13 +203,13 @@ def flow_summary(adata: AnnData, groupby: str = "cell_type", *, key: str = "comm
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> pk.tl.commot(tissue, resource=tissue.uns["truth"]["lr_pairs"], dis_thr=50)
-    >>> pk.tl.flow_summary(tissue, "niche").columns.tolist()
+    >>> pk.tl.flow_summary(tissue, cell_type_key="niche").columns.tolist()
     ['pair', 'source', 'target', 'flow', 'share', 'reverse']
     """
-    check_obs(adata, groupby)
+    check_obs(adata, cell_type_key)
     if key not in adata.uns or "pairs" not in adata.uns[key]:
         raise KeyError(f"adata.uns has no {key!r} transport result: run pk.tl.commot(adata, ...) first")
-    labels = adata.obs[groupby].astype(str).to_numpy()
+    labels = adata.obs[cell_type_key].astype(str).to_numpy()
     groups = sorted(set(labels))
     onehot = sparse.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), [groups.index(g) for g in labels])),
                                shape=(len(labels), len(groups)))
@@ -235,14 +235,14 @@ def received_signal(
     adata: AnnData,
     pair: str,
     *,
-    groupby: str | None = None,
+    cell_type_key: str | None = None,
     sender: str | None = None,
     key: str = "commot",
 ) -> pd.Series:
     """Signal each cell receives through one pair, optionally only from one sender group.
 
     Column sums of the transport plan written by :func:`commot`. Restricting the senders
-    (``groupby`` and ``sender``, e.g. ``"cell_type"`` and ``"Fibroblast"``) separates the
+    (``cell_type_key`` and ``sender``, e.g. ``"cell_type"`` and ``"Fibroblast"``) separates the
     signal of the cells that make the ligand from the trickle that background expression
     elsewhere sends.
 
@@ -252,7 +252,7 @@ def received_signal(
         After :func:`commot`.
     pair
         ``"LIGAND-RECEPTOR"`` as in ``uns[key]["pairs"]``.
-    groupby, sender
+    cell_type_key, sender
         ``obs`` column and the group whose cells count as senders (both or neither).
     key
         The ``key_added`` :func:`commot` used.
@@ -268,7 +268,7 @@ def received_signal(
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> pk.tl.commot(tissue, resource=tissue.uns["truth"]["lr_pairs"], dis_thr=50)
-    >>> rec = pk.tl.received_signal(tissue, "CXCL12-CXCR4", groupby="cell_type", sender="Fibroblast")
+    >>> rec = pk.tl.received_signal(tissue, "CXCL12-CXCR4", cell_type_key="cell_type", sender="Fibroblast")
     >>> rec.groupby(tissue.obs["cell_type"], observed=True).sum().idxmax()
     'T cell'
     """
@@ -277,12 +277,12 @@ def received_signal(
         known = list(adata.uns.get(key, {}).get("pairs", pd.DataFrame()).index)
         raise KeyError(f"adata.obsp has no {name!r}: run pk.tl.commot first; pairs transported: {known}")
     plan = sparse.csr_matrix(adata.obsp[name])
-    if (groupby is None) != (sender is None):
-        raise ValueError("pass both groupby and sender, or neither")
-    if groupby is not None:
-        check_obs(adata, groupby)
-        mask = (adata.obs[groupby].astype(str) == str(sender)).to_numpy()
+    if (cell_type_key is None) != (sender is None):
+        raise ValueError("pass both cell_type_key and sender, or neither")
+    if cell_type_key is not None:
+        check_obs(adata, cell_type_key)
+        mask = (adata.obs[cell_type_key].astype(str) == str(sender)).to_numpy()
         if not mask.any():
-            raise ValueError(f"sender {sender!r} not found in adata.obs[{groupby!r}]")
+            raise ValueError(f"sender {sender!r} not found in adata.obs[{cell_type_key!r}]")
         plan = plan[mask]
     return pd.Series(np.asarray(plan.sum(axis=0)).ravel(), index=adata.obs_names, name=f"{pair} received")

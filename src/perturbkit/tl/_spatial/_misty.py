@@ -19,7 +19,7 @@ def misty(
     adata: AnnData,
     *,
     genes: Sequence[str] | None = None,
-    groupby: str | None = None,
+    cell_type_key: str | None = None,
     bandwidth: float = 30.0,
     cutoff: float = 0.05,
     n_neighs: int = 6,
@@ -39,7 +39,7 @@ def misty(
     itself excluded). A linear model per view is fitted with ``k_cv``-fold cross-validation
     and the views are combined by a ridge meta-model. Reported per target: ``intra_R2``
     (the cell's own genes alone), ``multi_R2`` (all views), ``gain_R2 = multi_R2 -
-    intra_R2`` (what the surroundings add) and each view's share. With ``groupby`` the
+    intra_R2`` (what the surroundings add) and each view's share. With ``cell_type_key`` the
     models are fitted within each group (e.g. cell type), so a gene that marks a niche
     cannot stand in for the niche itself.
 
@@ -51,7 +51,7 @@ def misty(
         Cells with coordinates (µm) and log-normalised expression.
     genes
         Genes used as targets and predictors (default all; MISTy scales with their square).
-    groupby
+    cell_type_key
         ``obs`` column; fit and report per group (LIANA+'s ``maskby``).
     bandwidth, cutoff
         Para view kernel width (coordinate units) and weight cut-off.
@@ -74,7 +74,7 @@ def misty(
     -------
     AnnData or None
         Writes ``uns[key_added]``: ``target_metrics`` (DataFrame: ``target``, with
-        ``groupby`` the group as ``intra_group``, ``intra_R2``, ``multi_R2``, ``gain_R2``,
+        ``cell_type_key`` the group as ``intra_group``, ``intra_R2``, ``multi_R2``, ``gain_R2``,
         and the view shares ``intra``, ``juxta``, ``para``), ``importances`` (DataFrame:
         ``target``, ``predictor``, ``view``, [``intra_group``], ``importances``, the
         standardised coefficients) and ``params``.
@@ -82,7 +82,7 @@ def misty(
     Raises
     ------
     KeyError, ValueError
-        Missing coordinates, genes, ``groupby`` column or layer; fewer than two genes.
+        Missing coordinates, genes, ``cell_type_key`` column or layer; fewer than two genes.
 
     Examples
     --------
@@ -90,7 +90,7 @@ def misty(
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
     >>> genes = ["EPCAM", "COL1A1", "CD3E", "CD68", "CXCL12", "CXCR4", "NR4A1"]
-    >>> pk.tl.misty(tissue, genes=genes, groupby="cell_type")
+    >>> pk.tl.misty(tissue, genes=genes, cell_type_key="cell_type")
     >>> m = tissue.uns["misty"]["target_metrics"].set_index(["target", "intra_group"])
     >>> bool(m.loc[("NR4A1", "T cell"), "gain_R2"] > 0.2)
     True
@@ -105,14 +105,14 @@ def misty(
         raise KeyError(f"genes not in adata.var_names: {missing[:10]}")
     if len(genes) < 2:
         raise ValueError("MISTy needs at least two genes (each is predicted from the others)")
-    if groupby is not None:
-        check_obs(adata, groupby)
+    if cell_type_key is not None:
+        check_obs(adata, cell_type_key)
     if layer is not None and layer not in adata.layers:
         raise KeyError(f"adata.layers has no {layer!r}; available: {list(adata.layers)}")
     sub = adata[:, list(genes)]
     work = AnnData(
         X=(sub.layers[layer] if layer is not None else sub.X).copy(),
-        obs=adata.obs[[groupby]].astype(str).astype("category") if groupby is not None else pd.DataFrame(index=adata.obs_names),
+        obs=adata.obs[[cell_type_key]].astype(str).astype("category") if cell_type_key is not None else pd.DataFrame(index=adata.obs_names),
         var=pd.DataFrame(index=list(genes)),
         obsm={"spatial": xy[:, :2]},
     )
@@ -123,13 +123,13 @@ def misty(
             set_diag=False, spatial_key="spatial", verbose=False,
         )
         metrics, importances = mdata(
-            model=li.mt.sp.LinearModel, k_cv=k_cv, seed=seed, maskby=groupby, inplace=False, verbose=False,
+            model=li.mt.sp.LinearModel, k_cv=k_cv, seed=seed, maskby=cell_type_key, inplace=False, verbose=False,
         )
     adata = adata.copy() if copy else adata
     adata.uns[key_added] = {
         "target_metrics": metrics.reset_index(drop=True),
         "importances": importances.reset_index(drop=True),
-        "params": {"genes": list(genes), "groupby": groupby, "bandwidth": bandwidth, "cutoff": cutoff,
+        "params": {"genes": list(genes), "cell_type_key": cell_type_key, "bandwidth": bandwidth, "cutoff": cutoff,
                    "n_neighs": n_neighs, "k_cv": k_cv, "seed": seed, "model": "linear"},
     }
     return adata if copy else None

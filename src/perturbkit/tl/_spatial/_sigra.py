@@ -108,8 +108,9 @@ def graph_impute(
     -------
     DataFrame
         One row per gene: ``gene``, ``r_graph``, ``r_nograph``, ``mse_graph``,
-        ``mse_nograph``, ``delta_r`` (graph minus no graph); ``attrs["overall"]`` holds the
-        correlations over all held-out entries. ``adata`` is not modified.
+        ``mse_nograph``, ``delta_r`` (graph minus no graph), ``r_graph_overall`` and
+        ``r_nograph_overall`` (correlation over all held-out entries pooled, the same on
+        every row). ``adata`` is not modified.
 
     Raises
     ------
@@ -169,9 +170,9 @@ def graph_impute(
     out["delta_r"] = out["r_graph"] - out["r_nograph"]
     out = out[["gene", "r_graph", "r_nograph", "mse_graph", "mse_nograph", "delta_r"]]
     out = out.sort_values("delta_r", ascending=False, ignore_index=True)
-    out.attrs["overall"] = {
-        name: float(np.corrcoef(x[scored], results[name][scored])[0, 1]) for name in ("graph", "nograph")
-    }
+    # pooled over every held-out entry (not a mean of per-gene r): the same on every row
+    for name in ("graph", "nograph"):
+        out[f"r_{name}_overall"] = float(np.corrcoef(x[scored], results[name][scored])[0, 1])
     return out
 
 

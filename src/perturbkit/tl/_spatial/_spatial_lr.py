@@ -70,7 +70,7 @@ def spatial_lr(
         Writes ``obsm[key_added]`` (DataFrame, cells x ``"LIGAND^RECEPTOR"``, float: local
         score), ``obsm[key_added + "_pvals"]`` (same shape, local permutation p-values) and
         ``uns[key_added]``: ``global`` (DataFrame per interaction: ``ligand``, ``receptor``,
-        ``global_moran``, ``global_pval``, ``mean_local``, ``frac_significant`` (local p <
+        ``global_moran``, ``global_pvalue``, ``mean_local``, ``frac_significant`` (local p <
         0.05 and score > 0)) and ``params``.
 
     Raises
@@ -123,7 +123,7 @@ def spatial_lr(
             "ligand": lrdata.var["ligand"].astype(str).to_numpy(),
             "receptor": lrdata.var["receptor"].astype(str).to_numpy(),
             "global_moran": lrdata.var["morans"].to_numpy(dtype=float),
-            "global_pval": lrdata.var["morans_pvals"].to_numpy(dtype=float) if "morans_pvals" in lrdata.var else np.nan,
+            "global_pvalue": lrdata.var["morans_pvals"].to_numpy(dtype=float) if "morans_pvals" in lrdata.var else np.nan,
             "mean_local": local.mean().to_numpy(),
             "frac_significant": ((pvals < 0.05) & (local > 0)).mean().to_numpy(),
         },

@@ -6,15 +6,12 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._keys import nhood_key
 from ..._validate import check_obs
+from ...metrics import bh_adjust
 from ...pp._spatial_neighbors import CONNECTIVITIES, check_coordinates, quiet_squidpy
 
-__all__ = ["co_occurrence", "nhood_enrichment", "nhood_key", "ripley", "spatial_autocorr"]
-
-
-def nhood_key(cluster_key: str) -> str:
-    """``uns`` key of the neighbourhood enrichment of ``cluster_key`` (squidpy's name)."""
-    return f"{cluster_key}_nhood_enrichment"
+__all__ = ["co_occurrence", "nhood_enrichment", "ripley", "spatial_autocorr"]
 
 
 def _check_graph(adata: AnnData) -> None:
@@ -26,8 +23,8 @@ def _check_graph(adata: AnnData) -> None:
 
 def nhood_enrichment(
     adata: AnnData,
-    cluster_key: str = "cell_type",
     *,
+    cell_type_key: str = "cell_type",
     n_perms: int = 200,
     seed: int = 0,
     copy: bool = False,
@@ -44,8 +41,8 @@ def nhood_enrichment(
     Parameters
     ----------
     adata
-        Cells with a spatial graph and a categorical ``obs[cluster_key]``.
-    cluster_key
+        Cells with a spatial graph and a categorical ``obs[cell_type_key]``.
+    cell_type_key
         Cell labels (cast to categorical).
     n_perms
         Label permutations.
@@ -57,45 +54,45 @@ def nhood_enrichment(
     Returns
     -------
     AnnData or None
-        Writes ``uns["<cluster_key>_nhood_enrichment"]``: ``zscore`` (float64, k x k, rows and
-        columns in the order of ``obs[cluster_key].cat.categories``), ``count`` (observed
+        Writes ``uns["<cell_type_key>_nhood_enrichment"]``: ``zscore`` (float64, k x k, rows and
+        columns in the order of ``obs[cell_type_key].cat.categories``), ``count`` (observed
         edges, k x k), ``categories`` (list of str) and ``params``.
 
     Raises
     ------
     KeyError
-        Missing ``obs[cluster_key]``, coordinates or spatial graph.
+        Missing ``obs[cell_type_key]``, coordinates or spatial graph.
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
     >>> pk.pp.spatial_neighbors(tissue)
-    >>> pk.tl.nhood_enrichment(tissue, "niche", n_perms=50)
-    >>> z = pk.get.nhood_enrichment(tissue, "niche")
+    >>> pk.tl.nhood_enrichment(tissue, cell_type_key="niche", n_perms=50)
+    >>> z = pk.get.nhood_enrichment(tissue, cell_type_key="niche")
     >>> bool(z.query("group_a == group_b")["zscore"].min() > 3)
     True
     """
     import squidpy as sq
 
     check_coordinates(adata)
-    check_obs(adata, cluster_key)
+    check_obs(adata, cell_type_key)
     _check_graph(adata)
     adata = adata.copy() if copy else adata
-    if not isinstance(adata.obs[cluster_key].dtype, pd.CategoricalDtype):
-        adata.obs[cluster_key] = adata.obs[cluster_key].astype("category")
-    adata.obs[cluster_key] = adata.obs[cluster_key].cat.remove_unused_categories()
-    if len(adata.obs[cluster_key].cat.categories) < 2:
-        raise ValueError(f"adata.obs[{cluster_key!r}] needs at least two categories")
+    if not isinstance(adata.obs[cell_type_key].dtype, pd.CategoricalDtype):
+        adata.obs[cell_type_key] = adata.obs[cell_type_key].astype("category")
+    adata.obs[cell_type_key] = adata.obs[cell_type_key].cat.remove_unused_categories()
+    if len(adata.obs[cell_type_key].cat.categories) < 2:
+        raise ValueError(f"adata.obs[{cell_type_key!r}] needs at least two categories")
     z, count = sq.gr.nhood_enrichment(
-        adata, cluster_key=cluster_key, n_perms=n_perms, seed=seed, copy=True,
+        adata, cluster_key=cell_type_key, n_perms=n_perms, seed=seed, copy=True,
         n_jobs=1, show_progress_bar=False,
     )
-    adata.uns[nhood_key(cluster_key)] = {
+    adata.uns[nhood_key(cell_type_key)] = {
         "zscore": np.asarray(z, dtype=float),
         "count": np.asarray(count),
-        "categories": [str(c) for c in adata.obs[cluster_key].cat.categories],
-        "params": {"cluster_key": cluster_key, "n_perms": n_perms, "seed": seed},
+        "categories": [str(c) for c in adata.obs[cell_type_key].cat.categories],
+        "params": {"cell_type_key": cell_type_key, "n_perms": n_perms, "seed": seed},
     }
     return adata if copy else None
 
@@ -133,13 +130,13 @@ def spatial_autocorr(
         category first, so I measures patterning *beyond* where the categories sit. A gene
         that is patterned only because its cell type is layered drops to I ~ 0.
     n_perms, seed
-        Permutations for the p-value (0: none, ``pval``/``fdr`` are NaN) and their seed.
+        Permutations for the p-value (0: none, ``pvalue``/``padj`` are NaN) and their seed.
 
     Returns
     -------
     DataFrame
-        One row per gene, sorted by I (descending): ``gene``, ``I``, ``pval``, ``fdr``
-        (permutation based), ``pval_norm`` (normal approximation). ``adata`` is not modified.
+        One row per gene, sorted by I (descending): ``gene``, ``I``, ``pvalue``, ``padj``
+        (permutation based, BH), ``pvalue_norm`` (normal approximation). ``adata`` is not modified.
 
     Examples
     --------
@@ -177,9 +174,9 @@ def spatial_autocorr(
         {
             "gene": res.index.astype(str),
             "I": res["I"].to_numpy(dtype=float),
-            "pval": res["pval_sim"].to_numpy(dtype=float) if "pval_sim" in res else np.nan,
-            "fdr": res["pval_sim_fdr_bh"].to_numpy(dtype=float) if "pval_sim_fdr_bh" in res else np.nan,
-            "pval_norm": res["pval_norm"].to_numpy(dtype=float),
+            "pvalue": res["pval_sim"].to_numpy(dtype=float) if "pval_sim" in res else np.nan,
+            "padj": bh_adjust(res["pval_sim"].to_numpy(dtype=float)) if "pval_sim" in res else np.nan,
+            "pvalue_norm": res["pval_norm"].to_numpy(dtype=float),
         }
     )
     return out.sort_values("I", ascending=False, ignore_index=True)
@@ -187,8 +184,8 @@ def spatial_autocorr(
 
 def co_occurrence(
     adata: AnnData,
-    cluster_key: str = "cell_type",
     *,
+    cell_type_key: str = "cell_type",
     distances: np.ndarray | list[float] | None = None,
     spatial_key: str = "spatial",
 ) -> pd.DataFrame:
@@ -202,8 +199,8 @@ def co_occurrence(
     Parameters
     ----------
     adata
-        Cells with coordinates and ``obs[cluster_key]``.
-    cluster_key
+        Cells with coordinates and ``obs[cell_type_key]``.
+    cell_type_key
         Cell labels.
     distances
         Edges of the distance bins (coordinate units); default 20 bins from 10 to 300.
@@ -220,23 +217,23 @@ def co_occurrence(
     --------
     >>> import perturbkit as pk
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
-    >>> co = pk.tl.co_occurrence(tissue, "niche", distances=[10, 50, 100])
+    >>> co = pk.tl.co_occurrence(tissue, cell_type_key="niche", distances=[10, 50, 100])
     >>> sorted(co.columns)
     ['distance', 'group_a', 'group_b', 'ratio']
     """
     import squidpy as sq
 
     check_coordinates(adata, spatial_key)
-    check_obs(adata, cluster_key)
+    check_obs(adata, cell_type_key)
     edges = np.asarray(distances if distances is not None else np.linspace(10, 300, 21), dtype=float)
     if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
         raise ValueError("distances must be at least two increasing bin edges")
-    ad = AnnData(obs=adata.obs[[cluster_key]].astype(str).astype("category"), obsm={spatial_key: adata.obsm[spatial_key]})
+    ad = AnnData(obs=adata.obs[[cell_type_key]].astype(str).astype("category"), obsm={spatial_key: adata.obsm[spatial_key]})
     with quiet_squidpy():
         prob, _ = sq.gr.co_occurrence(
-            ad, cluster_key=cluster_key, spatial_key=spatial_key, interval=edges, copy=True
+            ad, cluster_key=cell_type_key, spatial_key=spatial_key, interval=edges, copy=True
         )
-    cats = list(ad.obs[cluster_key].cat.categories)
+    cats = list(ad.obs[cell_type_key].cat.categories)
     k, n_bins = len(cats), prob.shape[2]
     return pd.DataFrame(
         {
@@ -250,8 +247,8 @@ def co_occurrence(
 
 def ripley(
     adata: AnnData,
-    cluster_key: str = "cell_type",
     *,
+    cell_type_key: str = "cell_type",
     max_dist: float | None = None,
     n_steps: int = 30,
     n_simulations: int = 20,
@@ -275,8 +272,8 @@ def ripley(
     Parameters
     ----------
     adata
-        Cells with coordinates and ``obs[cluster_key]``.
-    cluster_key
+        Cells with coordinates and ``obs[cell_type_key]``.
+    cell_type_key
         Cell labels.
     max_dist, n_steps
         Largest distance (coordinate units; default a quarter of the shorter side) and
@@ -298,7 +295,7 @@ def ripley(
     --------
     >>> import perturbkit as pk
     >>> tissue = pk.data.simulate_tissue(600, seed=0)
-    >>> rip = pk.tl.ripley(tissue, "niche", n_simulations=5)
+    >>> rip = pk.tl.ripley(tissue, cell_type_key="niche", n_simulations=5)
     >>> row = rip.query("group == 'stroma'").iloc[-1]
     >>> bool(row["L"] > row["L_random_hi"])
     True
@@ -306,7 +303,7 @@ def ripley(
     from scipy.spatial import cKDTree
 
     xy = check_coordinates(adata, spatial_key)[:, :2]
-    check_obs(adata, cluster_key)
+    check_obs(adata, cell_type_key)
     if null not in ("labels", "uniform"):
         raise ValueError(f"null must be 'labels' or 'uniform', got {null!r}")
     lo, hi = xy.min(0), xy.max(0)
@@ -323,7 +320,7 @@ def ripley(
         return np.sqrt(area * pairs / (n * (n - 1)) / np.pi)
 
     rows = []
-    labels = adata.obs[cluster_key].astype(str).to_numpy()
+    labels = adata.obs[cell_type_key].astype(str).to_numpy()
     for group in sorted(set(labels)):
         pts = xy[labels == group]
         if len(pts) < 3:

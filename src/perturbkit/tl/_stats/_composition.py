@@ -7,7 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
-from statsmodels.stats.multitest import multipletests
+
+from ...metrics import bh_adjust
 
 __all__ = ["composition_test"]
 
@@ -142,7 +143,7 @@ def composition_test(
             "log2_ratio_change": (alr[is_pert].mean() - alr[is_ctrl].mean()).to_numpy(),
             "pvalue": np.nan_to_num(np.asarray(t.pvalue, dtype=float), nan=1.0),
         })
-        block["padj"] = multipletests(block["pvalue"].fillna(1.0), method="fdr_bh")[1]
+        block["padj"] = bh_adjust(block["pvalue"].fillna(1.0))
         block["dm_pvalue"] = dm_p
         block["n_control"] = int(is_ctrl.sum())
         block["n_perturbed"] = int(is_pert.sum())

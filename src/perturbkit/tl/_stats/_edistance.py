@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 from scipy.spatial.distance import cdist
-from statsmodels.stats.multitest import multipletests
 
 from ..._validate import check_finite, check_obsm
+from ...metrics import bh_adjust
 from ._contrasts import contrasts
 
 __all__ = ["edistance", "energy_distance"]
@@ -181,5 +181,5 @@ def edistance(
     out["padj"] = np.nan
     ok = out["pvalue"].notna()
     if ok.any():
-        out.loc[ok, "padj"] = multipletests(out.loc[ok, "pvalue"], method="fdr_bh")[1]
+        out.loc[ok, "padj"] = bh_adjust(out.loc[ok, "pvalue"])
     return out

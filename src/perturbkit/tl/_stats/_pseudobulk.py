@@ -109,7 +109,7 @@ def pseudobulk_de(
             f"samples {list(mixed.index[mixed > 1][:5])} mix several {groupby!r} values; "
             f"{sample_key!r} must name one biological sample of one condition"
         )
-    pb = pseudobulk(adata, sample_key=sample_key, groupby=split_by, layer=layer, min_cells=min_cells)
+    pb = pseudobulk(adata, sample_key=sample_key, cell_type_key=split_by, layer=layer, min_cells=min_cells)
     inference = DefaultInference(n_cpus=1)
     results = []
     for c in design_checks:

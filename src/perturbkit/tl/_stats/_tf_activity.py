@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 from anndata import AnnData
-from statsmodels.stats.multitest import multipletests
 
 from ..._validate import as_dense, check_adata, check_finite
+from ...metrics import bh_adjust
 
 __all__ = ["tf_activity", "tf_activity_contrast"]
 
@@ -174,7 +174,7 @@ def tf_activity_contrast(
     tidy = scores.stack().rename("score").to_frame().join(pvals.stack().rename("pvalue"))
     tidy.index.names = [key, "source"]
     tidy = tidy.reset_index()
-    tidy["padj"] = tidy.groupby(key)["pvalue"].transform(lambda p: multipletests(p, method="fdr_bh")[1])
+    tidy["padj"] = tidy.groupby(key)["pvalue"].transform(bh_adjust)
     tidy = tidy.sort_values([key, "score"], ascending=[True, False], ignore_index=True)
     if not split_by:
         tidy = tidy.drop(columns="_all")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from ..._validate import as_dense, check_counts
+from ...metrics import bh_adjust
 from ._contrasts import contrasts
 
 __all__ = ["wilcoxon_de"]
@@ -73,7 +73,7 @@ def wilcoxon_de(
         p = np.where(np.isnan(p), 1.0, p)  # constant gene in both groups: no evidence
         lfc = np.log2((norm[c.perturbed_idx].mean(0) + 0.1) / (norm[c.control_idx].mean(0) + 0.1))
         res = pd.DataFrame({"gene": adata.var_names, "log2fc": lfc, "stat": u, "pvalue": p})
-        res["padj"] = multipletests(p, method="fdr_bh")[1]
+        res["padj"] = bh_adjust(p)
         res["n_cells"] = len(a) + len(b)
         res = res.sort_values("pvalue", kind="stable")
         res.insert(0, "perturbation", c.perturbation)

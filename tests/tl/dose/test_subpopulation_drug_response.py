@@ -15,8 +15,13 @@ def sim():
 
 
 @pytest.fixture(scope="module")
-def res(sim):
+def fit(sim):
     return pk.tl.subpopulation_drug_response(sim["cells"], sim["ic50"], sim["expression"], cluster_key="subpopulation")
+
+
+@pytest.fixture(scope="module")
+def res(fit):
+    return fit.table
 
 
 def test_simulator_truth_shapes_and_seed():
@@ -38,7 +43,7 @@ def test_simulator_truth_shapes_and_seed():
         pk.data.simulate_tumour_subclones(minor_fraction=0.0)
 
 
-def test_table_layout(res, sim):
+def test_table_layout(res, fit, sim):
     assert list(res.columns) == ["level", "cluster", "n_cells", "fraction", "drug", "score", "predicted_ln_ic50",
                                  "delta", "sensitive", "in_cover"]
     assert len(res) == (3 + 1) * 4  # three clusters and the bulk, four drugs
@@ -47,7 +52,7 @@ def test_table_layout(res, sim):
     assert set(bulk["cluster"]) == {"bulk"} and (bulk["n_cells"] == 500).all() and np.allclose(bulk["fraction"], 1)
     clus = res[res["level"] == "cluster"].drop_duplicates("cluster")
     assert clus["n_cells"].sum() == 500 and np.isclose(clus["fraction"].sum(), 1)
-    calib = pd.DataFrame(res.attrs["calibration"]).T
+    calib = fit.calibration
     # driven drugs: higher score (sensitivity genes up) goes with lower ln IC50 across lines
     assert (calib.loc[["drug0", "drug1", "drug2"], "pearson"] < -0.5).all(), calib
     assert abs(calib.loc["drug3", "pearson"]) < 0.3, calib
@@ -69,16 +74,16 @@ def test_planted_sensitivities_recovered(res, sim):
         assert planted.loc[pred[drug].idxmin(), drug] == planted[drug].min(), drug
 
 
-def test_minority_detected_bulk_misses_it_cover_includes_its_drug(res, sim):
+def test_minority_detected_bulk_misses_it_cover_includes_its_drug(res, fit, sim):
     minority = sim["cells"].uns["truth"]["minority"]
     row = res[(res["cluster"] == minority) & (res["drug"] == "drug0")].iloc[0]
     assert not row["sensitive"] and row["delta"] > 1  # resistant to drug0 ...
     bulk0 = res[(res["level"] == "bulk") & (res["drug"] == "drug0")].iloc[0]
     assert bulk0["sensitive"]  # ... which the whole-tumour call hides
-    assert "drug1" not in res.attrs["bulk_drugs"]
-    assert res.attrs["missed_by_bulk"] == [minority]
-    assert res.attrs["cover"] == ["drug0", "drug1"] and res.attrs["uncovered"] == []
-    assert res[(res["cluster"] == minority) & res["drug"].isin(res.attrs["cover"])]["sensitive"].any()
+    assert "drug1" not in fit.bulk_drugs
+    assert fit.missed_by_bulk == [minority]
+    assert fit.cover == ["drug0", "drug1"] and fit.uncovered == []
+    assert res[(res["cluster"] == minority) & res["drug"].isin(fit.cover)]["sensitive"].any()
 
 
 def test_deterministic_and_inputs_untouched(sim):
@@ -86,8 +91,9 @@ def test_deterministic_and_inputs_untouched(sim):
     ic50, expr = sim["ic50"].copy(), sim["expression"].copy()
     a = pk.tl.subpopulation_drug_response(cells, ic50, expr, cluster_key="subpopulation")
     b = pk.tl.subpopulation_drug_response(cells, ic50, expr, cluster_key="subpopulation")
-    pd.testing.assert_frame_equal(a, b)
-    assert a.attrs["cover"] == b.attrs["cover"]
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.cover == b.cover
+    pd.testing.assert_frame_equal(a.calibration, b.calibration)
     pd.testing.assert_frame_equal(ic50, sim["ic50"])
     pd.testing.assert_frame_equal(expr, sim["expression"])
     np.testing.assert_array_equal(cells.X, sim["cells"].X)
@@ -99,15 +105,16 @@ def test_given_signatures_rank_method_and_small_clusters(sim):
     a = pk.tl.subpopulation_drug_response(sim["cells"], sim["ic50"], sim["expression"], cluster_key="subpopulation",
                                           signatures=sig)
     b = pk.tl.subpopulation_drug_response(sim["cells"], sim["ic50"], sim["expression"], cluster_key="subpopulation")
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.params["signatures_given"] and not b.params["signatures_given"]
     r = pk.tl.subpopulation_drug_response(sim["cells"], sim["ic50"], sim["expression"], cluster_key="subpopulation",
                                           method="rank")
-    assert r.attrs["missed_by_bulk"] == ["B"] and "drug1" in r.attrs["cover"]
+    assert r.missed_by_bulk == ["B"] and "drug1" in r.cover
     s = pk.tl.subpopulation_drug_response(sim["cells"], sim["ic50"], sim["expression"], cluster_key="subpopulation",
                                           min_cells=100)
-    assert s.attrs["too_small"] == ["B"] and "B" not in set(s["cluster"])
+    assert s.too_small == ["B"] and "B" not in set(s.table["cluster"])
     # a resistant minority left out is a minority no drug set is chosen for
-    assert s.attrs["cover"] == ["drug0"]
+    assert s.cover == ["drug0"]
 
 
 def test_errors(sim):
