@@ -58,15 +58,16 @@ html: | $(STAMP)
 	$(VENV)/bin/jupyter-book build . --quiet
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
+# A failing chapter still gets its page (marked failed in the summary), then make fails.
 book: $(STAMP)
-	$(MAKE) notebooks
-	$(MAKE) pages html
+	@rc=0; $(MAKE) -k notebooks || rc=$$?; $(MAKE) pages html && exit $$rc
 
 # Rerun one chapter with other parameters, e.g. make chapter CH=dose_response PARAMS='-p seed 1'
+# Exits non-zero (after rebuilding the pages) when the chapter fails, in every mode.
 chapter: | $(STAMP)
 	@test -n "$(CH)" || { echo "usage: make chapter CH=<$(CHAPTERS)> [PARAMS='-p name value']"; exit 2; }
-	$(PY) tools/run_chapter.py $(CH) --mode $(MODE) $(PARAMS)
-	$(MAKE) pages html
+	@rc=0; $(PY) tools/run_chapter.py $(CH) --mode $(MODE) $(PARAMS) || rc=$$?; \
+	  $(MAKE) pages html && exit $$rc
 
 unit: | $(STAMP)
 	$(PYTEST) -m "not book" tests; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]

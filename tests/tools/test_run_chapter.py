@@ -74,8 +74,14 @@ def test_parameters_are_injected_and_status_written(root: Path) -> None:
     assert out.exists() and os.stat(out).st_mtime == 0  # non-default run: stale for `make book`
 
 
-def test_failure_names_the_cell_and_strict_mode_fails(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run_chapter.run("demo", "full", {"seed": 13}, root=root) == 0  # recorded, not fatal
+@pytest.mark.parametrize("strict", ["0", "1"])
+def test_failure_names_the_cell_and_exits_nonzero_in_every_mode(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], strict: str
+) -> None:
+    monkeypatch.setenv("PERTURBKIT_STRICT", strict)
+    assert run_chapter.run("demo", "full", {"seed": 13}, root=root) == 1
+    err = capsys.readouterr().err
+    assert "demo: FAILED at cell 3" in err and "assert seed != 13" in err
     status = json.loads((root / "_build" / "status" / "demo.json").read_text())
     assert status["status"] == "failed"
     assert status["error"]["ename"] == "AssertionError" and "unlucky seed" in status["error"]["evalue"]
@@ -83,5 +89,4 @@ def test_failure_names_the_cell_and_strict_mode_fails(root: Path, monkeypatch: p
     assert "assert seed != 13" in status["error"]["source"]
     page = build_summary.summary(root / "_build" / "status")
     assert "**FAILED**" in page and "unlucky seed" in page
-    monkeypatch.setenv("PERTURBKIT_STRICT", "1")
-    assert run_chapter.run("demo", "full", {"seed": 13}, root=root) == 1
+    assert run_chapter.run("demo", "smoke", {"seed": 13}, root=root) == 1
