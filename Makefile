@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# torch first: the pinned CPU wheel; a bare `torch` would pull a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[book,test,spatial]'
+	$(PY) -m pip install -q -e '.[book,test,spatial,scale]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "perturbkit (Python 3.11)" >/dev/null
 	@touch $@
 

@@ -15,6 +15,7 @@ from ._fetch import (
     mirror_dir,
     used_datasets,
 )
+from ._lazy import read_lazy, to_zarr
 from ._load import CONTROL, SCHEMA, fallbacks_used, is_stand_in, list_datasets, load
 from ._manifest import manifest, manifests
 
@@ -62,6 +63,7 @@ __all__ = [
     "manifests",
     "mirror_dir",
     "published_ic50",
+    "read_lazy",
     "simulate_combination",
     "simulate_combinations",
     "simulate_communication",
@@ -83,5 +85,6 @@ __all__ = [
     "simulate_tissue",
     "simulate_tumour_subclones",
     "simulate_viability_plates",
+    "to_zarr",
     "used_datasets",
 ]

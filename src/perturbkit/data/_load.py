@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -49,6 +50,8 @@ def load(
     dataset_id: str,
     *,
     fallback: Callable[[], AnnData | pd.DataFrame] | None = None,
+    lazy: bool = False,
+    chunk_size: int = 10_000,
     **kwargs: Any,
 ) -> AnnData | pd.DataFrame | dict[str, pd.DataFrame]:
     """Load a public dataset, verified against its manifest.
@@ -68,6 +71,15 @@ def load(
         A function returning a simulated stand-in. If the data cannot be had and strict
         mode is off, a warning banner is shown and the stand-in is returned; in strict mode
         (``PERTURBKIT_STRICT=1``) the missing data raises instead.
+    lazy
+        Return single-cell data out of core: the first call converts the loaded dataset
+        to a zarr store chunked by cells in the cache (``cache_dir()/zarr``, once), and
+        every call opens it with :func:`read_lazy`, so ``X`` and ``layers`` are dask
+        arrays read ``chunk_size`` cells at a time (needs ``pip install
+        'perturbkit[scale]'``). A stand-in's matrices are wrapped as in-memory dask
+        arrays. Tables are returned as usual.
+    chunk_size
+        Cells per chunk with ``lazy=True``.
     **kwargs
         Passed to the dataset's loader (e.g. ``name="ryegrass"`` for the drc sets).
 
@@ -108,12 +120,64 @@ def load(
         from .._display import banner
 
         banner(msg, title="Simulated stand-in")
-        return fallback()
+        out = fallback()
+        return _in_memory_lazy(out, chunk_size) if lazy and isinstance(out, AnnData) else out
+    if lazy:
+        store = _zarr_store(dataset_id, kwargs)
+        if store.exists():
+            _STAND_IN[dataset_id] = False
+            return _read_store(store, chunk_size)
     out = loader(paths, **kwargs)
     _STAND_IN[dataset_id] = False
     if isinstance(out, AnnData):
         out.uns["dataset"] = dataset_id
+        if lazy:
+            from ._lazy import to_zarr
+
+            # written under a temporary name and renamed: a half-written store is never opened
+            tmp = store.with_name(store.name + ".partial")
+            to_zarr(out, tmp, chunk_size=chunk_size)
+            tmp.rename(store)
+            return _read_store(store, chunk_size)
     return out
+
+
+def _zarr_store(dataset_id: str, kwargs: dict[str, Any]) -> Path:
+    """Where the chunked copy of a dataset (loaded with these loader options) lives."""
+    import hashlib
+    import json
+
+    from ._fetch import cache_dir
+
+    tag = ""
+    if kwargs:
+        blob = json.dumps(kwargs, sort_keys=True, default=str).encode()
+        tag = "-" + hashlib.sha256(blob).hexdigest()[:10]
+    folder = cache_dir() / "zarr"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{dataset_id}{tag}.zarr"
+
+
+def _read_store(store: Path, chunk_size: int) -> AnnData:
+    from ._lazy import read_lazy
+
+    return read_lazy(store, chunk_size=chunk_size)
+
+
+def _in_memory_lazy(adata: AnnData, chunk_size: int) -> AnnData:
+    """The same object with ``X`` and ``layers`` as dask arrays over the in-memory matrices."""
+    from ._lazy import _require
+
+    _require("dask")
+    import dask.array as da
+
+    def wrap(x: Any) -> Any:
+        return None if x is None else da.from_array(x, chunks=(chunk_size, x.shape[1]))
+
+    adata.X = wrap(adata.X)
+    for key in list(adata.layers):
+        adata.layers[key] = wrap(adata.layers[key])
+    return adata
 
 
 def is_stand_in(dataset_id: str) -> bool:

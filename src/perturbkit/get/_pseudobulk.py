@@ -9,6 +9,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
+from .._chunked import wants_chunks
+from .._chunked._sums import group_sums
 from .._validate import check_adata, check_counts, check_obs
 
 __all__ = ["pseudobulk"]
@@ -37,6 +39,11 @@ def pseudobulk(
     min_cells
         Drop pseudobulk samples built from fewer cells.
 
+    A lazy matrix (:func:`perturbkit.data.read_lazy`), a backed one
+    (``anndata.read_h5ad(path, backed="r")``) or a dense one over 2**26 entries is summed
+    block by block of cells, so memory grows with samples x genes, not with cells; the sums
+    are the same. Cost: linear in cells.
+
     Returns
     -------
     AnnData
@@ -59,14 +66,20 @@ def pseudobulk(
     if layer is not None and layer not in adata.layers:
         raise KeyError(f"adata.layers has no {layer!r} (raw counts); available: {list(adata.layers)}")
     x = adata.X if layer is None else adata.layers[layer]
-    check_counts(x, name=f"adata.layers[{layer!r}]" if layer else "adata.X")
+    name = f"adata.layers[{layer!r}]" if layer else "adata.X"
+    chunked = wants_chunks(x)
+    if not chunked:
+        check_counts(x, name=name)
     obs = adata.obs
     codes = obs[keys].astype(str).agg("\x1f".join, axis=1)
     uniq, inverse = np.unique(codes.to_numpy(), return_inverse=True)
-    indicator = sparse.csr_matrix(
-        (np.ones(adata.n_obs), (inverse, np.arange(adata.n_obs))), shape=(len(uniq), adata.n_obs)
-    )
-    summed = np.asarray((indicator @ sparse.csr_matrix(x)).todense(), dtype=float)
+    if chunked:  # lazy, backed or large: sum block by block, never holding the whole matrix
+        summed = group_sums(x, inverse, len(uniq), counts_name=name)
+    else:
+        indicator = sparse.csr_matrix(
+            (np.ones(adata.n_obs), (inverse, np.arange(adata.n_obs))), shape=(len(uniq), adata.n_obs)
+        )
+        summed = np.asarray((indicator @ sparse.csr_matrix(x)).todense(), dtype=float)
     n_cells = np.bincount(inverse, minlength=len(uniq))
     first = obs.groupby(inverse, observed=True).first()
     constant = [
