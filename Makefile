@@ -26,7 +26,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider --disable-socket --allow-unix-socket \
 	--allow-hosts=127.0.0.1,::1,localhost
 
-.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium
+.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium course
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,7 @@ $(EXEC)/%.ipynb: book/%.md $(LIB) $(MANIFESTS) $(EXEC)/.mode-$(MODE) | $(STAMP)
 notebooks: $(CHAPTERS:%=$(EXEC)/%.ipynb)
 
 pages: | $(STAMP)
+	$(PY) tools/course.py page --out $(EXEC)/course.md
 	$(PY) tools/build_summary.py --out $(EXEC)/build_summary.md
 	$(PY) tools/methods_map.py --book $(EXEC) --out $(EXEC)/methods_map.md --check --status _build/status
 
@@ -89,6 +90,12 @@ test: $(STAMP) chromium
 	$(MAKE) notebooks MODE=smoke RUN=tools/offline
 	$(MAKE) pages html
 	$(MAKE) booktest
+
+# The course pack (issue #13): student notebooks without solutions, teacher notebooks, both
+# HTML editions, verified data with SHA256SUMS and a locked environment, in _build/course.
+course: $(STAMP)
+	$(MAKE) book
+	$(PY) tools/course.py pack --out _build/course
 
 benchmarks: | $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -1,5 +1,6 @@
 """Helpers every chapter of the book calls: preamble, provenance box, banners,
-headline numbers for ``_build/results/<chapter>.json`` and session info."""
+headline numbers for ``_build/results/<chapter>.json``, session info, and the course
+machinery (``quiz``, ``course_frame``; see CONTRIBUTING "Writing an exercise or quiz")."""
 
 from __future__ import annotations
 
@@ -17,11 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._course_frame import course_frame as course_frame
+from ._course_frame import course_table as course_table
 from ._display import banner as banner
 from ._display import display_html as _display_html
 from ._display import in_notebook as _in_notebook
+from ._quiz import quiz as quiz
+from ._quiz import quiz_anchor as quiz_anchor
 
-__all__ = ["banner", "provenance", "record", "results_dir", "session_info", "setup"]
+__all__ = [
+    "banner", "course_frame", "course_table", "provenance", "quiz", "quiz_anchor", "record", "results_dir",
+    "session_info", "setup",
+]
 
 _START = time.time()
 _RESULTS: dict[str, dict[str, Any]] = {}
