@@ -119,4 +119,4 @@ def test_block_p_value_synergyfinder_formula():
     s = pk.tl.synergy_scores(data, methods=("bliss",)).iloc[0]
     wells = np.array([50 - 28, 60 - (10 + 40 - 4), 70 - (30 + 20 - 6), 90 - 58], dtype=float)
     z = abs(wells.mean()) / wells.std(ddof=1)
-    assert s["bliss_p"] == pytest.approx(np.exp(-0.717 * z - 0.416 * z**2))
+    assert s["bliss_pvalue"] == pytest.approx(np.exp(-0.717 * z - 0.416 * z**2))

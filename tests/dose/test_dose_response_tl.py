@@ -25,7 +25,7 @@ def test_table_schema_and_input_untouched(pseudobulk):
     before = pb.copy()
     res = pk.tl.dose_response(pb)
     assert len(res) == pb.n_vars  # one perturbation x 40 genes
-    for col, kind in {"converged": "b", "status": "i", "bmd": "f", "bmdl": "f", "q_value": "f",
+    for col, kind in {"converged": "b", "status": "i", "bmd": "f", "bmdl": "f", "padj": "f",
                       "responsive": "b", "direction": "i"}.items():
         assert res[col].dtype.kind == kind, col
     assert (res.loc[res["converged"], "bmdl"] <= res.loc[res["converged"], "bmd"]).all()
@@ -74,4 +74,4 @@ def test_gene_set_scores_and_potency(pseudobulk):
     by_set = pk.tl.dose_potency(table, gene_sets=sets)
     assert set(by_set["gene_set"]) == {"resp", "other"}
     row = by_set.set_index("gene_set").loc["resp"]
-    assert row["n_responsive"] >= 5 and row["enrichment_p"] < 0.01
+    assert row["n_responsive"] >= 5 and row["enrichment_pvalue"] < 0.01

@@ -47,7 +47,7 @@ def qq(
     --------
     >>> import numpy as np, pandas as pd, perturbkit as pk
     >>> rng = np.random.default_rng(0)
-    >>> ax = pk.pl.qq(pd.DataFrame({"p": rng.uniform(size=500)}), columns=["p"])
+    >>> ax = pk.pl.qq(pd.DataFrame({"pvalue": rng.uniform(size=500)}), columns=["pvalue"])
     """
     import matplotlib.pyplot as plt
 

@@ -181,7 +181,9 @@ def feature_curves(
     zero_at = lo / 10.0
     grid = np.logspace(np.log10(lo) - 0.3, np.log10(hi) + 0.2, 200)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    model = get_model(table.attrs.get("model", "LL.4"))
+    if "model" not in table.columns:
+        raise KeyError("table has no 'model' column; pass the table pk.tl.dose_response returns")
+    model = get_model(str(table["model"].iloc[0]))
     for i, f in enumerate(features):
         col = colors[i % len(colors)]
         row = rows.loc[f]

@@ -15,9 +15,9 @@ def cell_viability(
     adata: AnnData,
     *,
     dose_key: str = "dose",
-    groupby: str = "cell_type",
+    cell_type_key: str = "cell_type",
     well_key: str = "well",
-    perturbation_key: str = "perturbation",
+    groupby: str = "perturbation",
     control: str = "control",
 ) -> pd.DataFrame:
     """Relative viability per well from the number of cells recovered (sci-Plex style).
@@ -30,15 +30,15 @@ def cell_viability(
     ----------
     adata
         Cells with a dose, a cell type, a well and a perturbation column.
-    dose_key, groupby, well_key, perturbation_key
+    dose_key, cell_type_key, well_key, groupby
         Column names.
     control
-        Control label in ``obs[perturbation_key]``.
+        Control label in ``obs[groupby]``.
 
     Returns
     -------
     DataFrame
-        One row per well: ``groupby``, ``well``, ``dose``, ``n_cells`` (int), ``viability``
+        One row per well: ``cell_type_key``, ``well``, ``dose``, ``n_cells`` (int), ``viability``
         (``n_cells`` / mean control ``n_cells`` of that group, float).
 
     Examples
@@ -50,19 +50,19 @@ def cell_viability(
     1.0
     """
     check_adata(adata)
-    check_obs(adata, dose_key, groupby, well_key, perturbation_key)
-    check_group(adata, perturbation_key, control, role="control")
-    obs = adata.obs.assign(_ctrl=(adata.obs[perturbation_key].astype(str) == str(control)).to_numpy())
+    check_obs(adata, dose_key, cell_type_key, well_key, groupby)
+    check_group(adata, groupby, control, role="control")
+    obs = adata.obs.assign(_ctrl=(adata.obs[groupby].astype(str) == str(control)).to_numpy())
     wells = (
-        obs.groupby([groupby, well_key], observed=True)
+        obs.groupby([cell_type_key, well_key], observed=True)
         .agg(dose=(dose_key, "first"), ctrl=("_ctrl", "all"), n_cells=(dose_key, "size"))
         .reset_index()
     )
-    base = wells[wells["ctrl"]].groupby(groupby, observed=True)["n_cells"].mean()
-    missing = sorted(set(wells[groupby]) - set(base.index))
+    base = wells[wells["ctrl"]].groupby(cell_type_key, observed=True)["n_cells"].mean()
+    missing = sorted(set(wells[cell_type_key]) - set(base.index))
     if missing:
-        raise ValueError(f"no control wells for {groupby} {missing}")
-    wells["viability"] = wells["n_cells"] / wells[groupby].map(base).astype(float)
+        raise ValueError(f"no control wells for {cell_type_key} {missing}")
+    wells["viability"] = wells["n_cells"] / wells[cell_type_key].map(base).astype(float)
     return wells.drop(columns="ctrl").rename(columns={well_key: "well"})
 
 
@@ -72,8 +72,8 @@ def resistant_cells(
     score_key: str,
     ec50: dict,
     dose_key: str = "dose",
-    groupby: str = "cell_type",
-    perturbation_key: str = "perturbation",
+    cell_type_key: str = "cell_type",
+    groupby: str = "perturbation",
     control: str = "control",
     min_fold: float = 10.0,
     z_cut: float = 2.0,
@@ -98,7 +98,7 @@ def resistant_cells(
         ``obs`` column with the response score.
     ec50
         Mapping group -> EC50 (same unit as the dose).
-    dose_key, groupby, perturbation_key, control
+    dose_key, cell_type_key, groupby, control
         Column names and the control label.
     min_fold
         Evaluate cells at doses of at least ``min_fold`` x their group's EC50.
@@ -130,14 +130,14 @@ def resistant_cells(
     True
     """
     check_adata(adata)
-    check_obs(adata, score_key, dose_key, groupby, perturbation_key)
+    check_obs(adata, score_key, dose_key, cell_type_key, groupby)
     adata = adata.copy() if copy else adata
     obs = adata.obs
-    groups = obs[groupby].astype(str)
+    groups = obs[cell_type_key].astype(str)
     unknown = sorted(set(groups) - set(map(str, ec50)))
     if unknown:
-        raise ValueError(f"ec50 has no value for {groupby} {unknown}")
-    ctrl = (obs[perturbation_key].astype(str) == str(control)).to_numpy()
+        raise ValueError(f"ec50 has no value for {cell_type_key} {unknown}")
+    ctrl = (obs[groupby].astype(str) == str(control)).to_numpy()
     score = obs[score_key].to_numpy(float)
     dose = obs[dose_key].to_numpy(float)
     z = np.full(adata.n_obs, np.nan)
@@ -146,7 +146,7 @@ def resistant_cells(
         in_g = (groups == g).to_numpy()
         ref = score[in_g & ctrl]
         if ref.size < 3:
-            raise ValueError(f"{groupby} {g!r} has {ref.size} control cells; need at least 3")
+            raise ValueError(f"{cell_type_key} {g!r} has {ref.size} control cells; need at least 3")
         sel = in_g & ~ctrl & (dose >= min_fold * float(ec50[g]))
         z[sel] = (score[sel] - ref.mean()) / ref.std(ddof=1)
         evaluated |= sel
@@ -154,5 +154,5 @@ def resistant_cells(
     obs[f"{key_added}_z"] = z
     obs[f"{key_added}_evaluated"] = evaluated
     adata.uns[key_added] = {"params": {"score_key": score_key, "min_fold": min_fold, "z_cut": z_cut,
-                                       "groupby": groupby, "ec50": {str(k): float(v) for k, v in ec50.items()}}}
+                                       "cell_type_key": cell_type_key, "ec50": {str(k): float(v) for k, v in ec50.items()}}}
     return adata if copy else None

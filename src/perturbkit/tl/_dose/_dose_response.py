@@ -19,6 +19,7 @@ from scipy import stats
 from ..._validate import as_dense, check_adata, check_group, check_obs
 from ...dose._batch import fit_curves
 from ...dose._models import get_model
+from ...metrics import bh_adjust
 
 __all__ = ["curve_batch", "dose_potency", "dose_response", "gene_set_scores"]
 
@@ -92,16 +93,6 @@ def curve_batch(
     }
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
-        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return q
-
-
 def dose_response(
     adata: AnnData,
     *,
@@ -157,16 +148,17 @@ def dose_response(
         One row per (``group``, ``feature``): the parameters (``b``, ``c``, ``d``, ``e``)
         and ``se_*``; ``converged`` (bool), ``status`` (code, see
         :data:`perturbkit.dose.STATUS`), ``n_iter``; ``control_mean``, ``control_sd``;
-        ``f_stat``, ``p_value`` and ``q_value`` (BH over all curves) of the curve against a
+        ``f_stat``, ``pvalue`` and ``padj`` (BH over all curves) of the curve against a
         flat line; ``direction`` (+1 rises, -1 falls with dose); ``effect_at_max`` (fitted
         change from control at the highest dose, in response units); ``ed50``; ``bmd``,
         ``bmdl``, ``bmdu`` (NaN when the curve never departs by the BMR), ``bmd_in_range``
-        (within the tested doses); ``responsive`` (converged, q < ``fdr``, BMD in range and
+        (within the tested doses); ``responsive`` (converged, ``padj`` < ``fdr``, BMD in range and
         BMDU/BMDL < 40); ``below_range`` (the fit failed because the response is already
         complete at the lowest dose: e heads below the doses, every treated well lies beyond
         the BMR on one side and a Welch test of treated vs control wells passes the FDR) with
-        ``bmd_upper_bound`` (the lowest dose). Non-converged curves carry NaN parameters and
-        ``responsive=False``.
+        ``bmd_upper_bound`` (the lowest dose); ``model`` (the drc model name, the same on
+        every row, so :func:`perturbkit.pl.feature_curves` can redraw the curves). Non-converged
+        curves carry NaN parameters and ``responsive=False``.
 
     References
     ----------
@@ -180,7 +172,7 @@ def dose_response(
     >>> pb = pk.get.pseudobulk(sim, sample_key="well", cell_type_key="cell_type")
     >>> sc.pp.normalize_total(pb, target_sum=1e4); sc.pp.log1p(pb)
     >>> res = pk.tl.dose_response(pb[pb.obs["cell_type"] == "type1"].copy())
-    >>> {"bmd", "converged", "q_value"} <= set(res.columns)
+    >>> {"bmd", "converged", "padj", "model"} <= set(res.columns)
     True
     """
     m = get_model(model)
@@ -233,12 +225,12 @@ def dose_response(
         ed50 = m.ed(theta, 50.0)
     table = pd.DataFrame({"group": batch["group"], "feature": batch["feature"]})
     table = pd.concat([table, res.reset_index(drop=True)], axis=1)
-    qval = _bh(np.where(conv, pval, np.nan))
+    qval = bh_adjust(np.where(conv, pval, np.nan))
     table["control_mean"] = ctrl_mean
     table["control_sd"] = ctrl_sd
     table["f_stat"] = np.where(conv, fstat, np.nan)
-    table["p_value"] = np.where(conv, pval, np.nan)
-    table["q_value"] = qval
+    table["pvalue"] = np.where(conv, pval, np.nan)
+    table["padj"] = qval
     table["direction"] = np.where(conv, np.sign(yinf - y0), 0).astype(int)
     table["effect_at_max"] = np.where(conv, y_top - y0, np.nan)
     table["ed50"] = np.where(conv, ed50, np.nan)
@@ -269,12 +261,12 @@ def dose_response(
         beyond = np.where(m1 < m0, high1 < m0 - bmr, low1 > m0 + bmr)
     cand = ~conv & (res["e_side"].to_numpy() == -1) & beyond
     q_shift = np.full(len(table), np.nan)
-    q_shift[cand] = _bh(p_shift[cand]) if cand.any() else q_shift[cand]
+    q_shift[cand] = bh_adjust(p_shift[cand]) if cand.any() else q_shift[cand]
     table["below_range"] = cand & (q_shift < fdr)
     table["bmd_upper_bound"] = np.where(table["below_range"], pos_min, np.nan)
     table.loc[table["below_range"], "direction"] = np.sign(m1 - m0)[table["below_range"].to_numpy()].astype(int)
     del full
-    table.attrs["model"] = m.name
+    table["model"] = m.name
     return table
 
 
@@ -311,7 +303,7 @@ def dose_potency(
         ``bmd_p25`` (25th percentile), ``tpod`` (``nth_gene``-th lowest BMD), ``rank`` (1 =
         most potent by ``tpod``; NaN for groups with fewer than ``nth_gene`` responsive
         genes, which are too weak to rank). With ``gene_sets``: ``group``, ``gene_set``, ``n_measured``,
-        ``n_responsive``, ``median_bmd``, ``median_bmdl``, ``enrichment_p`` (hypergeometric
+        ``n_responsive``, ``median_bmd``, ``median_bmdl``, ``enrichment_pvalue`` (hypergeometric
         test of responsive genes in the set against all measured genes of that group).
 
     Examples
@@ -370,7 +362,7 @@ def dose_potency(
                     "n_responsive": len(inset),
                     "median_bmd": float(bmds.median()) if len(inset) >= min_genes else np.nan,
                     "median_bmdl": float(sub.loc[inset, "bmdl"].median()) if len(inset) >= min_genes else np.nan,
-                    "enrichment_p": float(p),
+                    "enrichment_pvalue": float(p),
                 }
             )
     return pd.DataFrame(rows)

@@ -240,7 +240,7 @@ def synergy_scores(
         One row per block: ``block_id``, the block's descriptive columns when present
         (``set``, ``drug_row``, ``drug_col``, ``drug_3``, ``cell_line``), ``n_combinations``
         (int) and one float column per method (percentage points; > 0 synergy, < 0
-        antagonism), ``<method>_max`` (the most synergistic well) and ``<method>_p``
+        antagonism), ``<method>_max`` (the most synergistic well) and ``<method>_pvalue``
         (SynergyFinder's approximate p-value against zero synergy for a block without
         replicates: ``z = |mean| / sd`` of the well scores, ``p = exp(-0.717 z - 0.416 z^2)``).
         Loewe and ZIP are NaN for three-drug blocks.
@@ -270,7 +270,7 @@ def synergy_scores(
         z = agg["mean"].abs() / agg["std"].where(agg["std"] > 0)
         agg["p"] = np.exp(-0.717 * z - 0.416 * z**2)
         agg = agg.drop(columns="std")
-        parts.append(agg.rename(columns={"mean": m, "max": f"{m}_max", "p": f"{m}_p", "size": "n_combinations"}))
+        parts.append(agg.rename(columns={"mean": m, "max": f"{m}_max", "p": f"{m}_pvalue", "size": "n_combinations"}))
     order = pd.unique(data[block_key])
     parts = [p.reindex(order) for p in parts]
     n_comb = pd.concat([p["n_combinations"] for p in parts], axis=1).max(axis=1)
