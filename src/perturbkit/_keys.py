@@ -12,15 +12,32 @@ from typing import Any
 from anndata import AnnData
 
 __all__ = [
-    "GUIDE", "MIXSCAPE", "RESISTANCE", "nhood_key", "require_uns",
+    "GUIDE", "GUIDE_NAMES", "MIXSCAPE", "NORMALIZED", "PERTURBATION_SIGNATURE", "RESISTANCE", "SPATIAL_UNIT",
+    "nhood_key", "obs_key", "require_layer", "require_obs", "require_uns",
 ]
 
 #: ``uns``/``obs`` key of :func:`perturbkit.tl.assign_guides` (its ``key_added`` default).
 GUIDE = "guide"
-#: ``uns``/``obs`` key of :func:`perturbkit.tl.mixscape`.
+#: ``uns`` key with the guide names (columns of the guide-count matrix in ``obsm``), written by
+#: :func:`perturbkit.pp.guide_counts`, the screen simulators and the screen loaders.
+GUIDE_NAMES = "guide_names"
+#: ``uns`` key and ``obs`` prefix of :func:`perturbkit.tl.mixscape`.
 MIXSCAPE = "mixscape"
-#: ``uns``/``obs`` key of :func:`perturbkit.tl.resistant_subpopulation`.
+#: ``layers``/``uns`` key of :func:`perturbkit.tl.perturbation_signature` (read by ``tl.mixscape``).
+PERTURBATION_SIGNATURE = "perturbation_signature"
+#: ``layers`` key of :func:`perturbkit.pp.normalize_screen`.
+NORMALIZED = "normalized"
+#: ``uns`` key and ``obs`` prefix of :func:`perturbkit.tl.resistant_subpopulation`.
 RESISTANCE = "resistance"
+#: ``uns`` key with the unit of ``obsm["spatial"]`` (``"um"``), written by spatial loaders
+#: and simulators.
+SPATIAL_UNIT = "spatial_unit"
+
+
+def obs_key(key_added: str, field: str) -> str:
+    """``obs`` column ``f"{key_added}_{field}"`` that a writer stores beside ``uns[key_added]``
+    (e.g. ``obs_key(MIXSCAPE, "class")`` is ``"mixscape_class"``)."""
+    return f"{key_added}_{field}"
 
 
 def nhood_key(cell_type_key: str) -> str:
@@ -36,3 +53,17 @@ def require_uns(adata: AnnData, key: str, *, producer: str) -> Any:
     if key not in adata.uns:
         raise KeyError(f"adata.uns has no {key!r}: run {producer} first")
     return adata.uns[key]
+
+
+def require_obs(adata: AnnData, *columns: str, producer: str) -> None:
+    """Raise a KeyError naming ``producer`` when any of ``columns`` is missing from ``obs``."""
+    missing = [c for c in columns if c not in adata.obs.columns]
+    if missing:
+        raise KeyError(f"adata.obs has no {missing}: run {producer} first")
+
+
+def require_layer(adata: AnnData, layer: str, *, producer: str) -> Any:
+    """``adata.layers[layer]``, or a KeyError that names the call creating it."""
+    if layer not in adata.layers:
+        raise KeyError(f"adata.layers has no {layer!r}: run {producer} first")
+    return adata.layers[layer]

@@ -7,6 +7,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
+from .._keys import GUIDE_NAMES
+
 __all__ = ["simulate_combinations", "simulate_screen"]
 
 NON_TARGETING = "non-targeting"
@@ -191,7 +193,7 @@ def simulate_screen(
     adata = AnnData(X=x.copy(), obs=obs, var=pd.DataFrame(index=pd.Index(genes, name="gene")))
     adata.layers["counts"] = x
     adata.obsm["guide_counts"] = sparse.csr_matrix(guide_umis.astype(np.float32))
-    adata.uns["guide_names"] = np.asarray(all_guides, dtype=object)
+    adata.uns[GUIDE_NAMES] = np.asarray(all_guides, dtype=object)
     adata.uns["guides"] = pd.DataFrame({"target": guide_target}, index=pd.Index(all_guides, name="guide"))
     adata.uns["non_targeting_label"] = NON_TARGETING
     adata.uns["truth"] = {

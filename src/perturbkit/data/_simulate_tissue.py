@@ -8,6 +8,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy.spatial import cKDTree
 
+from .._keys import SPATIAL_UNIT
 from ._load import CONTROL
 
 __all__ = ["simulate_tissue"]
@@ -258,5 +259,5 @@ def simulate_tissue(
         var=pd.DataFrame(index=pd.Index(genes, name="gene")),
         layers={"counts": counts},
         obsm={"spatial": xy},
-        uns={"truth": truth, "spatial_unit": "um"},
+        uns={"truth": truth, SPATIAL_UNIT: "um"},
     )

@@ -43,7 +43,7 @@ def nhood_enrichment(adata: AnnData, *, cell_type_key: str = "cell_type") -> pd.
     >>> pk.get.nhood_enrichment(tissue).shape
     (25, 4)
     """
-    res = require_uns(adata, nhood_key(cell_type_key), producer=f"pk.tl.nhood_enrichment(adata, {cell_type_key!r})")
+    res = require_uns(adata, nhood_key(cell_type_key), producer=f"pk.tl.nhood_enrichment(adata, cell_type_key={cell_type_key!r})")
     cats = list(res["categories"])
     k = len(cats)
     out = pd.DataFrame(

@@ -6,10 +6,12 @@ import numpy as np
 from anndata import AnnData
 from matplotlib.axes import Axes
 
+from .._keys import GUIDE, GUIDE_NAMES, require_uns
+
 __all__ = ["guide_mixture"]
 
 
-def guide_mixture(adata: AnnData, guide: str, *, key: str = "guide", ax: Axes | None = None) -> Axes:
+def guide_mixture(adata: AnnData, guide: str, *, key: str = GUIDE, ax: Axes | None = None) -> Axes:
     """Histogram of one guide's UMIs across cells with the mixture-model threshold.
 
     Run first: :func:`perturbkit.tl.assign_guides` with ``method="mixture"`` (writes
@@ -40,13 +42,14 @@ def guide_mixture(adata: AnnData, guide: str, *, key: str = "guide", ax: Axes | 
     """
     import matplotlib.pyplot as plt
 
-    info = adata.uns.get(key, {})
+    producer = f"pk.tl.assign_guides(adata, method='mixture', key_added={key!r})"
+    info = require_uns(adata, key, producer=producer)
     if "mixture" not in info:
-        raise KeyError(f"adata.uns[{key!r}]['mixture'] missing; run pk.tl.assign_guides(adata, method='mixture')")
+        raise KeyError(f"adata.uns[{key!r}] has no 'mixture': run {producer} first")
     params = info["params"]
-    names = [str(n) for n in adata.uns["guide_names"]]
+    names = [str(n) for n in require_uns(adata, GUIDE_NAMES, producer="pk.pp.guide_counts(adata, ...)")]
     if guide not in names:
-        raise ValueError(f"guide {guide!r} not in adata.uns['guide_names']")
+        raise ValueError(f"guide {guide!r} not in adata.uns[{GUIDE_NAMES!r}]")
     mat = adata.obsm[params["guide_key"]]
     col = mat[:, names.index(guide)]
     x = np.asarray(col.toarray() if hasattr(col, "toarray") else col).ravel()

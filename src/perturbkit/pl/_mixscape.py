@@ -8,10 +8,12 @@ import numpy as np
 from anndata import AnnData
 from matplotlib.figure import Figure
 
+from .._keys import MIXSCAPE, obs_key, require_obs, require_uns
+
 __all__ = ["mixscape"]
 
 
-def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = "mixscape", ncols: int = 3) -> Figure:
+def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = MIXSCAPE, ncols: int = 3) -> Figure:
     """Per target, histograms of the Mixscape score: controls, NP cells and KO cells.
 
     The score is each cell's projection on the target's perturbation direction, scaled so
@@ -49,13 +51,14 @@ def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = "mixscape", n
     """
     import matplotlib.pyplot as plt
 
-    if key not in adata.uns or f"{key}_class" not in adata.obs:
-        raise KeyError(f"no Mixscape results under {key!r}; run pk.tl.mixscape(adata) first")
-    params = adata.uns[key]["params"]
-    summary = adata.uns[key]["summary"]
+    producer = f"pk.tl.mixscape(adata, key_added={key!r})"
+    res = require_uns(adata, key, producer=producer)
+    require_obs(adata, obs_key(key, "class"), obs_key(key, "score"), producer=producer)
+    params = res["params"]
+    summary = res["summary"]
     sig = np.asarray(adata.layers[params["signature_key"]], dtype=float)
     labels = adata.obs[params["groupby"]].astype(str).to_numpy()
-    cls = adata.obs[f"{key}_class"].astype(str).to_numpy()
+    cls = adata.obs[obs_key(key, "class")].astype(str).to_numpy()
     is_ctrl = labels == str(params["control"])
     n = len(targets)
     nrows = int(np.ceil(n / ncols))
@@ -65,7 +68,7 @@ def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = "mixscape", n
             raise ValueError(f"target {t!r} not in the Mixscape summary")
         row = summary.loc[t]
         cells = labels == t
-        score = adata.obs[f"{key}_score"].to_numpy()
+        score = adata.obs[obs_key(key, "score")].to_numpy()
         genes = [g for g in str(row["de_genes"]).split(";") if g]
         if row["n_ko"] > 0 and genes:
             idx = adata.var_names.get_indexer(genes)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._keys import NORMALIZED, require_layer
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def screen_rank(
 
 @fill_doc
 def screen_counts(
-    adata: AnnData, *, layer: str = "normalized", ax: Axes | None = None, title: str = "sgRNA read counts"
+    adata: AnnData, *, layer: str = NORMALIZED, ax: Axes | None = None, title: str = "sgRNA read counts"
 ) -> Axes:
     """Distribution of log2(count + 1) per sample (box plot), before or after normalisation.
 
@@ -103,9 +104,8 @@ def screen_counts(
     """
     import matplotlib.pyplot as plt
 
-    if layer not in adata.layers:
-        raise KeyError(f"adata.layers has no {layer!r}; run pk.pp.normalize_screen first")
-    x = np.asarray(adata.layers[layer], dtype=float)
+    x = np.asarray(require_layer(adata, layer, producer=f"pk.pp.normalize_screen(adata, key_added={layer!r})"),
+                   dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.5))
     ax.boxplot([np.log2(col + 1) for col in x.T], showfliers=False)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from anndata import AnnData
 
+from .._keys import RESISTANCE, obs_key, require_obs, require_uns
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 def resistance_curves(
     adata: AnnData,
     *,
-    key: str = "resistance",
+    key: str = RESISTANCE,
     dose_key: str = "dose",
     unit: str = "uM",
     ax: Axes | None = None,
@@ -50,9 +51,9 @@ def resistance_curves(
     """
     import matplotlib.pyplot as plt
 
-    if key not in adata.uns or f"{key}_score" not in adata.obs:
-        raise KeyError(f"no {key!r} results: run pk.tl.resistant_subpopulation(adata, key_added={key!r}) first")
-    res = adata.uns[key]
+    producer = f"pk.tl.resistant_subpopulation(adata, key_added={key!r})"
+    res = require_uns(adata, key, producer=producer)
+    require_obs(adata, obs_key(key, "score"), obs_key(key, "prob"), producer=producer)
     dose = adata.obs[dose_key].to_numpy(dtype=float)
     pos = np.unique(dose[dose > 0])
     zero_at = pos.min() / 3  # draw controls one step left of the lowest dose on the log axis
@@ -60,7 +61,7 @@ def resistance_curves(
     jitter = np.exp(np.random.default_rng(0).normal(0, 0.06, len(xd)))
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.2))
-    pts = ax.scatter(xd * jitter, adata.obs[f"{key}_score"], c=adata.obs[f"{key}_prob"], cmap="coolwarm",
+    pts = ax.scatter(xd * jitter, adata.obs[obs_key(key, "score")], c=adata.obs[obs_key(key, "prob")], cmap="coolwarm",
                      vmin=0, vmax=1, s=6, rasterized=True)
     grid = np.geomspace(pos.min() / 2, pos.max() * 2, 200)
     for name, style in (("sensitive", "-"), ("resistant", "--")):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._keys import nhood_key, require_uns
+from .._keys import SPATIAL_UNIT, nhood_key, require_uns
 from ..pp._spatial_neighbors import check_coordinates
 from ._docs import fill_doc
 
@@ -65,7 +65,7 @@ def spatial_scatter(
     xy = check_coordinates(adata, spatial_key)
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 5))
-    unit = {"um": "µm"}.get(str(adata.uns.get("spatial_unit", "")), adata.uns.get("spatial_unit", "units"))
+    unit = {"um": "µm"}.get(str(adata.uns.get(SPATIAL_UNIT, "")), adata.uns.get(SPATIAL_UNIT, "units"))
     if color in adata.obs.columns:
         values = adata.obs[color]
     elif color in adata.var_names:
@@ -133,7 +133,7 @@ def nhood_enrichment(
     """
     import matplotlib.pyplot as plt
 
-    res = require_uns(adata, nhood_key(cell_type_key), producer=f"pk.tl.nhood_enrichment(adata, {cell_type_key!r})")
+    res = require_uns(adata, nhood_key(cell_type_key), producer=f"pk.tl.nhood_enrichment(adata, cell_type_key={cell_type_key!r})")
     z = pd.DataFrame(np.asarray(res["zscore"], dtype=float), index=res["categories"], columns=res["categories"])
     if categories is not None:
         missing = [c for c in categories if c not in z.index]

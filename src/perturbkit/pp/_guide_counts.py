@@ -9,6 +9,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
+from .._keys import GUIDE_NAMES
 from .._validate import check_adata, check_counts
 
 __all__ = ["add_guide_counts"]
@@ -94,6 +95,6 @@ def add_guide_counts(
         raise ValueError(f"guides with an empty target name: {empty[:10]}")
     out = adata.copy() if copy else adata
     out.obsm[key_added] = mat
-    out.uns["guide_names"] = np.asarray(names, dtype=object)
+    out.uns[GUIDE_NAMES] = np.asarray(names, dtype=object)
     out.uns["guides"] = pd.DataFrame({"target": [tmap[n] for n in names]}, index=pd.Index(names, name="guide"))
     return out if copy else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from anndata import AnnData
 
+from .._keys import NORMALIZED
 from .._validate import as_dense, check_adata, check_counts
 
 __all__ = ["normalize_screen"]
@@ -48,7 +49,7 @@ def normalize_screen(
     *,
     method: str = "median",
     layer: str | None = "counts",
-    key_added: str = "normalized",
+    key_added: str = NORMALIZED,
     copy: bool = False,
 ) -> AnnData | None:
     """Normalise a pooled-screen count table for sequencing depth.

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._keys import SPATIAL_UNIT
+
 #: Pixel edge in µm, from the loom's ``size_um2 / size_pix`` (0.004225 µm² per pixel).
 PIXEL_UM = 0.065
 
@@ -69,7 +71,7 @@ def load(paths: dict[str, Path], *, drop_excluded: bool = False) -> AnnData:
         var=pd.DataFrame(index=pd.Index(expr.index.astype(str), name="gene")),
         layers={"counts": counts},
         obsm={"spatial": px * PIXEL_UM, "spatial_px": px},
-        uns={"spatial_unit": "um"},
+        uns={SPATIAL_UNIT: "um"},
     )
     if drop_excluded:
         adata = adata[adata.obs["cell_type"] != "Excluded"].copy()

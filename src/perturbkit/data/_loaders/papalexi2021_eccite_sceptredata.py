@@ -35,6 +35,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse
 
+from ..._keys import GUIDE_NAMES
+
 FILE = "lowmoi_example_data.rda"
 NON_TARGETING = "non-targeting"
 
@@ -94,7 +96,7 @@ def load(paths: dict[str, Path], *, assign: bool = True) -> AnnData:
     adata = AnnData(X=counts.copy(), obs=obs, var=pd.DataFrame(index=pd.Index(genes, name="gene")))
     adata.layers["counts"] = counts
     adata.obsm["guide_counts"] = guides
-    adata.uns["guide_names"] = np.asarray(guide_names, dtype=object)
+    adata.uns[GUIDE_NAMES] = np.asarray(guide_names, dtype=object)
     adata.uns["guides"] = targets
     adata.uns["non_targeting_label"] = NON_TARGETING
     if assign:

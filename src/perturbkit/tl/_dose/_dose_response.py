@@ -16,81 +16,13 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from ..._validate import as_dense, check_adata, check_group, check_obs
+from ..._validate import as_dense, check_adata, check_group
 from ...dose._batch import fit_curves
 from ...dose._models import get_model
+from ...get._dose_curves import dose_curves
 from ...metrics import bh_adjust
 
-__all__ = ["curve_batch", "dose_potency", "dose_response", "gene_set_scores"]
-
-
-def curve_batch(
-    adata: AnnData,
-    *,
-    dose_key: str = "dose",
-    groupby: str = "perturbation",
-    control: str = "control",
-    layer: str | None = None,
-    obsm_key: str | None = None,
-    groups: Sequence[str] | None = None,
-) -> dict:
-    """Arrange an AnnData as a batch of curves: one per (group, feature).
-
-    Returns
-    -------
-    dict
-        ``dose``, ``response``, ``weights`` (``(B, n)``; weight 0 pads ragged groups),
-        ``group`` and ``feature`` (length ``B``, group-major), ``features``, ``groups``,
-        ``control_values`` (``(n_control, n_features)``).
-    """
-    check_adata(adata)
-    check_obs(adata, dose_key, groupby)
-    check_group(adata, groupby, control, role="control")
-    if obsm_key is not None:
-        if obsm_key not in adata.obsm:
-            raise KeyError(f"adata.obsm has no {obsm_key!r} (gene_set_scores writes it); available: {list(adata.obsm)}")
-        block = adata.obsm[obsm_key]
-        features = list(block.columns) if isinstance(block, pd.DataFrame) else [f"{obsm_key}_{i}" for i in range(block.shape[1])]
-        values = np.asarray(block, float)
-    else:
-        values = as_dense(adata.layers[layer] if layer is not None else adata.X)
-        features = list(adata.var_names)
-    dose = adata.obs[dose_key].to_numpy(float)
-    if (dose < 0).any():
-        raise ValueError(f"adata.obs[{dose_key!r}] has negative doses (min {dose.min()})")
-    labels = adata.obs[groupby].astype(str).to_numpy()
-    is_ctrl = labels == str(control)
-    if (dose[is_ctrl] != 0).any():
-        raise ValueError(f"control wells ({groupby} == {control!r}) must have dose 0 in obs[{dose_key!r}]")
-    present = [g for g in pd.unique(labels) if g != str(control)]
-    if groups is not None:
-        missing = sorted(set(map(str, groups)) - set(present))
-        if missing:
-            raise ValueError(f"groups {missing} not found in adata.obs[{groupby!r}]")
-        present = [str(g) for g in groups]
-    if not present:
-        raise ValueError(f"adata.obs[{groupby!r}] has no group besides the control {control!r}")
-    ctrl_idx = np.flatnonzero(is_ctrl)
-    n = max(int((labels == g).sum()) for g in present) + ctrl_idx.size
-    n_g, n_f = len(present), len(features)
-    xs = np.zeros((n_g, n))
-    ws = np.zeros((n_g, n))
-    ys = np.zeros((n_g, n, n_f))
-    for i, g in enumerate(present):
-        idx = np.r_[np.flatnonzero(labels == g), ctrl_idx]
-        xs[i, : idx.size] = dose[idx]
-        ws[i, : idx.size] = 1.0
-        ys[i, : idx.size] = values[idx]
-    return {
-        "dose": np.repeat(xs, n_f, axis=0),
-        "weights": np.repeat(ws, n_f, axis=0),
-        "response": ys.transpose(0, 2, 1).reshape(n_g * n_f, n),
-        "group": np.repeat(present, n_f),
-        "feature": np.tile(features, n_g),
-        "groups": present,
-        "features": features,
-        "control_values": values[ctrl_idx],
-    }
+__all__ = ["dose_potency", "dose_response", "gene_set_scores"]
 
 
 def dose_response(
@@ -176,7 +108,7 @@ def dose_response(
     True
     """
     m = get_model(model)
-    batch = curve_batch(adata, dose_key=dose_key, groupby=groupby, control=control, layer=layer,
+    batch = dose_curves(adata, dose_key=dose_key, groupby=groupby, control=control, layer=layer,
                         obsm_key=obsm_key, groups=groups)
     x, y, w = batch["dose"], batch["response"], batch["weights"]
     res, cov = fit_curves(x, y, m, weights=w, max_iter=max_iter, retry=retry, return_cov=True)

@@ -8,6 +8,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import optimize, stats
 
+from ..._keys import RESISTANCE, obs_key
 from ..._validate import as_dense, check_adata, check_obs
 
 __all__ = ["resistant_subpopulation"]
@@ -58,7 +59,7 @@ def resistant_subpopulation(
     response_genes: list[str] | None = None,
     n_genes: int = 20,
     max_iter: int = 200,
-    key_added: str = "resistance",
+    key_added: str = RESISTANCE,
     copy: bool = False,
 ) -> AnnData | None:
     """Find cells that need a much higher dose to respond: a two-curve mixture model.
@@ -174,9 +175,9 @@ def resistant_subpopulation(
 
     out = adata.copy() if copy else adata
     prob = resp[:, 1]
-    out.obs[f"{key_added}_score"] = score
-    out.obs[f"{key_added}_prob"] = prob
-    out.obs[f"{key_added}_resistant"] = (prob > 0.5) & (dose > 0)
+    out.obs[obs_key(key_added, "score")] = score
+    out.obs[obs_key(key_added, "prob")] = prob
+    out.obs[obs_key(key_added, "resistant")] = (prob > 0.5) & (dose > 0)
     frac = pd.Series(prob).groupby(dose).mean()
     out.uns[key_added] = {
         "ec50": {"sensitive": theta["ec"][0], "resistant": theta["ec"][1]},

@@ -10,6 +10,7 @@ from anndata import AnnData
 from scipy import sparse
 from scipy.special import gammaln
 
+from ..._keys import GUIDE, GUIDE_NAMES
 from ..._validate import check_adata, check_counts
 
 __all__ = ["assign_guides", "guide_mixture"]
@@ -32,7 +33,7 @@ def _guide_matrix(adata: AnnData, guide_key: str, guides_key: str) -> tuple[spar
         mat = sparse.csc_matrix(raw.to_numpy(dtype=float))
     else:
         mat = sparse.csc_matrix(raw, dtype=float)
-        names_raw = adata.uns.get("guide_names")
+        names_raw = adata.uns.get(GUIDE_NAMES)
         if names_raw is None:
             raise KeyError(f"adata.obsm[{guide_key!r}] is not a DataFrame, so adata.uns['guide_names'] must name its columns")
         names = [str(n) for n in names_raw]
@@ -165,7 +166,7 @@ def assign_guides(
     non_targeting: str = "non-targeting",
     control: str = CONTROL,
     min_umis: int = 1,
-    key_added: str = "guide",
+    key_added: str = GUIDE,
     copy: bool = False,
 ) -> AnnData | None:
     """Assign each cell its guide, target and perturbation label from guide UMI counts.

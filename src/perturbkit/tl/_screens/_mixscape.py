@@ -7,6 +7,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse, stats
 
+from ..._keys import MIXSCAPE, PERTURBATION_SIGNATURE, obs_key
 from ..._validate import check_adata, check_counts, check_group, check_obs
 
 __all__ = ["mixscape", "perturbation_signature"]
@@ -30,7 +31,7 @@ def perturbation_signature(
     n_neighbors: int = 20,
     n_pcs: int = 15,
     layer: str | None = "counts",
-    key_added: str = "perturbation_signature",
+    key_added: str = PERTURBATION_SIGNATURE,
     copy: bool = False,
 ) -> AnnData | None:
     """Each cell's expression minus that of its nearest control cells (Mixscape step 1).
@@ -154,13 +155,13 @@ def mixscape(
     *,
     groupby: str = "perturbation",
     control: str = "control",
-    signature_key: str = "perturbation_signature",
+    signature_key: str = PERTURBATION_SIGNATURE,
     min_de_genes: int = 5,
     de_pvalue: float = 1e-3,
     min_detected: float = 0.1,
     posterior_threshold: float = 0.5,
     max_iter: int = 10,
-    key_added: str = "mixscape",
+    key_added: str = MIXSCAPE,
     copy: bool = False,
 ) -> AnnData | None:
     """Classify each targeted cell as knockout (KO) or not perturbed (NP), per target.
@@ -302,10 +303,10 @@ def mixscape(
         rows.append(row)
     score_all[is_ctrl] = 0.0
     out = adata.copy() if copy else adata
-    out.obs[f"{key_added}_class"] = pd.Categorical(cls.astype(str))
-    out.obs[f"{key_added}_class_global"] = pd.Categorical(glob.astype(str))
-    out.obs[f"{key_added}_posterior"] = post_all
-    out.obs[f"{key_added}_score"] = score_all
+    out.obs[obs_key(key_added, "class")] = pd.Categorical(cls.astype(str))
+    out.obs[obs_key(key_added, "class_global")] = pd.Categorical(glob.astype(str))
+    out.obs[obs_key(key_added, "posterior")] = post_all
+    out.obs[obs_key(key_added, "score")] = score_all
     summary = pd.DataFrame(rows).set_index("target") if rows else pd.DataFrame(
         columns=["n_cells", "n_de_genes", "n_ko", "ko_fraction", "ko_mean", "control_mean", "control_sd",
                  "separation", "de_genes"])

@@ -11,6 +11,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import special, stats
 
+from ..._keys import NORMALIZED
 from ..._validate import as_dense, check_adata, check_counts
 from ...metrics import bh_adjust
 
@@ -77,7 +78,7 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
 
 def _layer(adata: AnnData, layer: str | None, *, counts: bool) -> np.ndarray:
     if layer is not None and layer not in adata.layers:
-        hint = " (run pk.pp.normalize_screen first)" if layer == "normalized" else ""
+        hint = " (run pk.pp.normalize_screen first)" if layer == NORMALIZED else ""
         raise KeyError(f"adata.layers has no {layer!r}{hint}; available: {list(adata.layers)}")
     x = as_dense(adata.layers[layer] if layer is not None else adata.X)
     if counts:
@@ -161,7 +162,7 @@ def sgrna_lfc(
     *,
     treatment_samples: Sequence[str] | str,
     control_samples: Sequence[str] | str,
-    layer: str = "normalized",
+    layer: str = NORMALIZED,
     gene_key: str = "gene",
     pseudocount: float = 1.0,
 ) -> pd.DataFrame:
@@ -373,7 +374,7 @@ def mageck_test(
     *,
     treatment_samples: Sequence[str] | str,
     control_samples: Sequence[str] | str,
-    layer: str = "normalized",
+    layer: str = NORMALIZED,
     gene_key: str = "gene",
     fdr_threshold: float = 0.25,
     n_perm: int = 2000,
