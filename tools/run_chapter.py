@@ -5,6 +5,10 @@ datasets with sha256, and on failure the cell and error) for the build summary p
 A failing chapter exits 1 in every mode, printing the chapter, the failing cell and its
 source; the failure is also recorded, so the summary page marks the chapter failed.
 
+Parameters are checked against the chapter's ``parameters`` cell before any kernel starts
+(``tools/chapter_params.py``): an unknown name or a value that does not fit the declared
+type exits 2 with a one-line message.
+
 Usage: python tools/run_chapter.py CHAPTER [--mode smoke|full] [-p NAME VALUE ...]
 """
 
@@ -20,16 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = os.environ.get("PERTURBKIT_KERNEL", "perturbkit")
-
-
-def _parse_value(text: str) -> object:
-    """Papermill-style typing of -p values: int, float, bool, None, else string."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"True": True, "False": False, "None": None}.get(text, text)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import chapter_params  # noqa: E402  (a sibling script, not a package)
 
 
 def _datasets(log: Path) -> list[dict[str, str]]:
@@ -43,6 +39,11 @@ def _datasets(log: Path) -> list[dict[str, str]]:
 
 
 def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -> int:
+    """Execute ``book/<chapter>.md``; ``params`` are text (from ``-p``) or typed values.
+
+    Returns 0 when every cell ran, 1 when the chapter failed (the failing cell printed),
+    2 when it could not start (no such chapter, a parameter it does not declare or take).
+    """
     import jupytext
     import papermill as pm
 
@@ -51,6 +52,15 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -
     if not source.exists():
         print(f"no chapter source {source}", file=sys.stderr)
         return 2
+    if mode == "smoke":
+        params = {"smoke": True, **params}
+    try:
+        params = chapter_params.parse(chapter, params, root)
+    except chapter_params.ParameterError as err:
+        print(f"{chapter}: {err}", file=sys.stderr)
+        return 2
+    # papermill writes lists, not tuples, into the notebook
+    params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
     executed.mkdir(exist_ok=True)
     status_dir.mkdir(parents=True, exist_ok=True)
     work = root / "_build" / "work"
@@ -58,8 +68,6 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -
     staged = work / f"{chapter}.ipynb"
     jupytext.write(jupytext.read(source), staged)
 
-    if mode == "smoke":
-        params = {"smoke": True, **params}
     log = status_dir / f"{chapter}.provenance.jsonl"
     log.unlink(missing_ok=True)
     os.environ["PERTURBKIT_PROVENANCE_LOG"] = str(log)
@@ -119,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=["smoke", "full"], default="full")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = parser.parse_args(argv)
-    params = {name: _parse_value(value) for name, value in args.parameter}
-    return run(args.chapter, args.mode, params)
+    return run(args.chapter, args.mode, dict(args.parameter))
 
 
 if __name__ == "__main__":

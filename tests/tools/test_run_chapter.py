@@ -57,11 +57,17 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_parse_value() -> None:
-    assert run_chapter._parse_value("1") == 1
-    assert run_chapter._parse_value("0.5") == 0.5
-    assert run_chapter._parse_value("True") is True
-    assert run_chapter._parse_value("CD4 T cells") == "CD4 T cells"
+def test_parameters_are_typed_before_the_kernel_starts(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_chapter.run("demo", "full", {"sede": "1"}, root=root) == 2
+    assert "demo has no parameter 'sede' (did you mean seed?); known parameters: seed, smoke" in capsys.readouterr().err
+    assert run_chapter.run("demo", "full", {"seed": "one"}, root=root) == 2
+    assert "seed is an int, got 'one'" in capsys.readouterr().err
+    assert not (root / "_executed" / "demo.ipynb").exists()
+
+
+def test_false_means_false_and_1e3_is_an_int(root: Path) -> None:
+    assert run_chapter.run("demo", "full", {"smoke": "false", "seed": "1e3"}, root=root) == 0
+    assert json.loads((root / "out.json").read_text()) == {"seed": 1000, "smoke": False}
 
 
 def test_parameters_are_injected_and_status_written(root: Path) -> None:
