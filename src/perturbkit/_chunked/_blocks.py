@@ -43,15 +43,20 @@ def _row_bounds(x: object, chunk_size: int | None) -> list[tuple[int, int]]:
     return [(s, min(s + step, n)) for s in range(0, n, step)]
 
 
+def row_bounds(x: object, chunk_size: int | None = None) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the row blocks :func:`iter_row_blocks` walks (a dask array's own chunks)."""
+    return _row_bounds(x, chunk_size)
+
+
 def iter_row_blocks(
-    x: object, *, chunk_size: int | None = None
+    x: object, *, chunk_size: int | None = None, bounds: list[tuple[int, int]] | None = None
 ) -> Iterator[tuple[int, int, np.ndarray | sparse.csr_matrix]]:
     """Yield ``(start, stop, block)`` over rows; ``block`` is float64, dense or CSR, in memory.
 
     Only one block is materialised at a time, so a dask array or a backed dataset is never
-    loaded whole.
+    loaded whole. ``bounds`` walks two matrices in step (e.g. a signature and its counts).
     """
-    for start, stop in _row_bounds(x, chunk_size):
+    for start, stop in bounds if bounds is not None else _row_bounds(x, chunk_size):
         block = x[start:stop]
         if is_lazy(block):
             block = block.compute()

@@ -7,6 +7,9 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse, stats
 
+from ..._chunked import _mixscape as _mix_chunks
+from ..._chunked import _signature as _sig_chunks
+from ..._chunked import wants_chunks
 from ..._keys import MIXSCAPE, PERTURBATION_SIGNATURE, obs_key
 from ..._validate import check_adata, check_counts, check_group, check_obs
 
@@ -20,6 +23,21 @@ def _lognorm(adata: AnnData, layer: str | None) -> np.ndarray:
     check_counts(x, name=f"adata.layers[{layer!r}]" if layer else "adata.X")
     x = np.asarray(x.toarray() if sparse.issparse(x) else x, dtype=float)
     return np.log1p(x / np.maximum(x.sum(1, keepdims=True), 1.0) * 1e4)
+
+
+def _neighbour_average(neighbours: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> sparse.csr_matrix:
+    """Cells x cells CSR with ``1/k`` at each cell's control neighbours, in kneighbors order."""
+    per_row = np.zeros(n, dtype=np.int64)
+    for cells, _, idx in neighbours:
+        per_row[cells] = idx.shape[1]
+    indptr = np.concatenate([[0], np.cumsum(per_row)])
+    indices = np.empty(indptr[-1], dtype=np.int64)
+    data = np.empty(indptr[-1])
+    for cells, ctrl, idx in neighbours:
+        slots = indptr[cells][:, None] + np.arange(idx.shape[1])
+        indices[slots] = ctrl[idx]
+        data[slots] = 1.0 / idx.shape[1]
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
 def perturbation_signature(
@@ -64,10 +82,15 @@ def perturbation_signature(
     copy
         Return a modified copy.
 
+    A lazy ``layers[layer]`` (:func:`perturbkit.data.read_lazy`), a backed one or a dense one
+    over 2**26 entries is processed in passes over blocks of cells with the same numbers; the
+    signature of a lazy input is itself a lazy dask array. Cost: linear in cells (PCA through
+    a genes x genes matrix, neighbours in the PC space).
+
     Returns
     -------
-    ``None`` or the copy; writes ``layers[key_added]`` (float32 dense, cells x genes) and
-    ``uns[key_added]["params"]``.
+    ``None`` or the copy; writes ``layers[key_added]`` (float32 dense, cells x genes; a dask
+    array when the input is lazy) and ``uns[key_added]["params"]``.
 
     Raises
     ------
@@ -93,18 +116,26 @@ def perturbation_signature(
     check_group(adata, groupby, control, role="control label")
     if split_by is not None:
         check_obs(adata, split_by)
-    y = _lognorm(adata, layer)
-    sd = y.std(0)
-    z = (y - y.mean(0)) / np.where(sd > 0, sd, 1.0)
-    n_comp = int(min(n_pcs, z.shape[1] - 1, z.shape[0] - 1))
-    # PCA through the genes x genes covariance: panels are small, cells are many
-    evals, evecs = np.linalg.eigh(z.T @ z / z.shape[0])
-    vecs = evecs[:, np.argsort(evals)[::-1][:n_comp]]
-    vecs *= np.sign(vecs[np.abs(vecs).argmax(0), np.arange(n_comp)])  # deterministic signs
-    emb = z @ vecs
+    if layer is not None and layer not in adata.layers:
+        raise KeyError(f"adata.layers has no {layer!r}; available: {list(adata.layers)}")
+    counts = adata.layers[layer] if layer is not None else adata.X
+    chunked = wants_chunks(counts)
+    if chunked:  # lazy, backed or large: passes over blocks of cells (perturbkit._chunked._signature)
+        name = f"adata.layers[{layer!r}]" if layer else "adata.X"
+        emb, n_comp = _sig_chunks.pca_embedding(counts, n_pcs, name=name)
+    else:
+        y = _lognorm(adata, layer)
+        sd = y.std(0)
+        z = (y - y.mean(0)) / np.where(sd > 0, sd, 1.0)
+        n_comp = int(min(n_pcs, z.shape[1] - 1, z.shape[0] - 1))
+        # PCA through the genes x genes covariance: panels are small, cells are many
+        evals, evecs = np.linalg.eigh(z.T @ z / z.shape[0])
+        vecs = evecs[:, np.argsort(evals)[::-1][:n_comp]]
+        vecs *= np.sign(vecs[np.abs(vecs).argmax(0), np.arange(n_comp)])  # deterministic signs
+        emb = z @ vecs
     is_ctrl = adata.obs[groupby].astype(str).to_numpy() == str(control)
     splits = adata.obs[split_by].astype(str).to_numpy() if split_by is not None else np.zeros(adata.n_obs, dtype=str)
-    sig = np.empty_like(y, dtype=np.float32)
+    neighbours = []
     for s in np.unique(splits):
         cells = np.flatnonzero(splits == s)
         ctrl = cells[is_ctrl[cells]]
@@ -113,11 +144,18 @@ def perturbation_signature(
         k = min(n_neighbors, ctrl.size)
         nn = NearestNeighbors(n_neighbors=k).fit(emb[ctrl])
         _, idx = nn.kneighbors(emb[cells])
-        # neighbour means as a sparse averaging matrix: no cells x k x genes array
-        avg = sparse.csr_matrix(
-            (np.full(idx.size, 1.0 / k), idx.ravel(), np.arange(0, idx.size + 1, k)), shape=(cells.size, ctrl.size)
-        )
-        sig[cells] = (y[cells] - avg @ y[ctrl]).astype(np.float32)
+        neighbours.append((cells, ctrl, idx))
+    if chunked:
+        sig = _sig_chunks.signature(counts, _neighbour_average(neighbours, adata.n_obs), name=name)
+    else:
+        sig = np.empty_like(y, dtype=np.float32)
+        for cells, ctrl, idx in neighbours:
+            k = idx.shape[1]
+            # neighbour means as a sparse averaging matrix: no cells x k x genes array
+            avg = sparse.csr_matrix(
+                (np.full(idx.size, 1.0 / k), idx.ravel(), np.arange(0, idx.size + 1, k)), shape=(cells.size, ctrl.size)
+            )
+            sig[cells] = (y[cells] - avg @ y[ctrl]).astype(np.float32)
     out = adata.copy() if copy else adata
     out.layers[key_added] = sig
     out.uns[key_added] = {"params": {"groupby": groupby, "control": control, "split_by": split_by,
@@ -191,6 +229,11 @@ def mixscape(
         Selection of the genes that carry a target's effect.
     posterior_threshold
         KO posterior above which a cell is KO.
+
+    A lazy signature (from :func:`perturbation_signature` on :func:`perturbkit.data.read_lazy`
+    data) or one over 2**26 entries is read in blocks of cells: the per-gene Welch tests come
+    from per-group moments, then only each target's cells on its DE genes are gathered for the
+    EM; the classes and scores are the in-memory ones. Cost: linear in cells.
     max_iter
         Rounds of re-estimating the direction.
     key_added
@@ -243,45 +286,67 @@ def mixscape(
     check_group(adata, groupby, control, role="control label")
     if signature_key not in adata.layers:
         raise KeyError(f"adata.layers has no {signature_key!r}; run pk.tl.perturbation_signature(adata) first")
-    sig = np.asarray(adata.layers[signature_key], dtype=float)
+    sig_layer = adata.layers[signature_key]
     labels = adata.obs[groupby].astype(str).to_numpy()
     is_ctrl = labels == str(control)
     counts = adata.layers["counts"] if "counts" in adata.layers else adata.X
-    detected = (counts > 0) if sparse.issparse(counts) else sparse.csr_matrix(np.asarray(counts) > 0)
     targets = [t for t in pd.unique(labels) if t not in (str(control), "multiple", "unassigned")]
+    chunked = wants_chunks(sig_layer)
+    if chunked:  # lazy or large: per-gene tests from group moments, block by block
+        tests = _mix_chunks.welch_tests(sig_layer, counts, labels, sorted(targets), str(control))
+    else:
+        sig = np.asarray(sig_layer, dtype=float)
+        detected = (counts > 0) if sparse.issparse(counts) else sparse.csr_matrix(np.asarray(counts) > 0)
+        ctrl_sig = sig[is_ctrl]
     cls = np.where(is_ctrl, str(control), "NA").astype(object)
     glob = cls.copy()
     post_all = np.zeros(adata.n_obs)
     score_all = np.full(adata.n_obs, np.nan)
     rows = []
-    ctrl_sig = sig[is_ctrl]
+    de_by_target: dict[str, np.ndarray] = {}
     for t in sorted(targets):
-        cells = np.flatnonzero(labels == t)
-        st = sig[cells]
-        n1 = cells.size
-        row = {"target": t, "n_cells": int(n1), "n_de_genes": 0, "n_ko": 0, "ko_fraction": 0.0,
-               "ko_mean": np.nan, "control_mean": np.nan, "control_sd": np.nan, "separation": np.nan,
-               "de_genes": ""}
-        if n1 >= 3:
-            tstat, p = stats.ttest_ind(st, ctrl_sig, equal_var=False)
+        n1 = int((labels == t).sum())
+        if n1 >= 3 and chunked:
+            p, det = tests[t]
+        elif n1 >= 3:
+            cells = np.flatnonzero(labels == t)
+            _, p = stats.ttest_ind(sig[cells], ctrl_sig, equal_var=False)
             det = np.asarray(detected[cells].mean(0)).ravel()
+        if n1 >= 3:
             de = np.flatnonzero((np.nan_to_num(p, nan=1.0) < de_pvalue) & (det >= min_detected))
         else:
             de = np.array([], dtype=int)
+        de_by_target[t] = de
+    # what the EM reads: each target's cells on its DE genes, the controls on the same genes
+    kept = {t: de for t, de in de_by_target.items() if de.size >= min_de_genes}
+    if chunked:
+        st_de, ctrl_union, union = _mix_chunks.gather(sig_layer, labels, kept, str(control))
+        column = {g: i for i, g in enumerate(union)}
+    for t in sorted(targets):
+        cells = np.flatnonzero(labels == t)
+        n1 = cells.size
+        de = de_by_target[t]
+        row = {"target": t, "n_cells": int(n1), "n_de_genes": 0, "n_ko": 0, "ko_fraction": 0.0,
+               "ko_mean": np.nan, "control_mean": np.nan, "control_sd": np.nan, "separation": np.nan,
+               "de_genes": ""}
         row["n_de_genes"] = int(de.size)
         row["de_genes"] = ";".join(adata.var_names[de][:50])
         if de.size < min_de_genes:
             cls[cells], glob[cells] = f"{t} NP", "NP"
             rows.append(row)
             continue
+        if chunked:
+            st, ctrl_de = st_de[t], ctrl_union[:, [column[g] for g in de]]
+        else:
+            st, ctrl_de = sig[cells][:, de], ctrl_sig[:, de]
         ko = np.ones(n1, dtype=bool)
         for _ in range(max_iter):
-            direction = st[ko][:, de].mean(0) - ctrl_sig[:, de].mean(0)
+            direction = st[ko].mean(0) - ctrl_de.mean(0)
             norm2 = float(direction @ direction)
             if norm2 <= 0:
                 break
-            s_t = st[:, de] @ direction / norm2
-            s_c = ctrl_sig[:, de] @ direction / norm2
+            s_t = st @ direction / norm2
+            s_c = ctrl_de @ direction / norm2
             mu0, sd0 = float(s_c.mean()), float(s_c.std() + 1e-9)
             post, _, mu1, _ = _fit_ko(s_t, mu0, sd0)
             # one-sided: a knockout moves a cell along the direction, never against it
