@@ -203,7 +203,11 @@ def test_missing_mirror_folder(fake, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     with pytest.warns(UserWarning, match="is not a folder"):
         pk.data.fetch("fake_set", ["plain.csv"])
     monkeypatch.setenv("PERTURBKIT_STRICT", "1")
-    with pytest.raises(pk.data.DataUnavailableError, match="does_not_exist"):
+    # a verified cached copy is used in strict mode even though the mirror folder is gone
+    assert pk.data.fetch("fake_set", ["plain.csv"])["plain.csv"].read_bytes() == fake["plain"]
+    (fake["cache"] / "plain.csv").unlink()
+    with pytest.raises(pk.data.DataUnavailableError,
+                       match=r"dataset 'fake_set': file 'plain.csv' is not in the cache .*does_not_exist is not a folder"):
         pk.data.fetch("fake_set", ["plain.csv"])
 
 
@@ -251,3 +255,100 @@ def test_md5_only_manifests_are_checked_by_md5(fake, tmp_path: Path) -> None:
     (fake["www"] / "plain.csv").write_bytes(b"also bad")
     with pytest.warns(_fetch.HashMismatchWarning, match="md5 mismatch"), pytest.raises(pk.data.DataUnavailableError):
         pk.data.fetch("fake_set", ["plain.csv"])
+
+
+# --- odd environments and concurrency ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "strict"), [("on", True), ("TRUE", True), ("yes", True), ("1", True),
+                                               ("off", False), ("0", False), ("", False), ("No", False)])
+def test_boolean_variables_take_the_usual_spellings(monkeypatch: pytest.MonkeyPatch, value: str, strict: bool) -> None:
+    monkeypatch.setenv("PERTURBKIT_STRICT", value)
+    assert pk.data.is_strict() is strict
+
+
+def test_a_misspelt_boolean_variable_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERTURBKIT_STRICT", "strict")  # used to mean "off" without a word
+    with pytest.raises(ValueError, match="PERTURBKIT_STRICT='strict': use 1/true/yes/on or 0/false/no/off"):
+        pk.data.is_strict()
+
+
+def test_offline_on_is_offline(fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERTURBKIT_OFFLINE", "on")  # used to be ignored: the URL was tried
+    with pytest.raises(pk.data.DataUnavailableError) as err:
+        pk.data.fetch("fake_set", ["plain.csv"])
+    assert "url" not in str(err.value).split("Tried:")[1].split(". Point")[0]
+
+
+def test_cache_path_that_is_a_file_names_the_fix(fake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "cache_file"
+    not_a_folder.write_text("oops")
+    monkeypatch.setenv("PERTURBKIT_DATA_DIR", str(not_a_folder))
+    with pytest.raises(pk.data.DataUnavailableError,
+                       match=r"dataset 'fake_set': file 'plain.csv': cannot write the cache folder .*cache_file/fake_set"
+                             r".*Set PERTURBKIT_DATA_DIR to a writable folder"):
+        pk.data.fetch("fake_set", ["plain.csv"])
+    # with a verified mirror copy the file is still had, read in place
+    (fake["mirror"] / "fake_set" / "plain.csv").write_bytes(fake["plain"])
+    with pytest.warns(UserWarning, match="Reading the mirror copy in place"):
+        path = pk.data.fetch("fake_set", ["plain.csv"])["plain.csv"]
+    assert path == fake["mirror"] / "fake_set" / "plain.csv"
+
+
+def test_read_only_cache_names_the_fix(fake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        # root writes anywhere: a read-only folder is simulated by failing the lock instead
+        def denied(path: Path) -> None:
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(_fetch, "_lock", denied)
+    else:
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache").chmod(0o500)
+    with pytest.raises(pk.data.DataUnavailableError, match=r"cannot write the cache folder .*PermissionError"):
+        pk.data.fetch("fake_set", ["plain.csv"])
+
+
+def _slow_copy(src: Path, dst: Path) -> None:
+    # a slowed copy: the racing processes overlap in the middle of each other's writes
+    import time
+
+    data = Path(src).read_bytes()
+    with open(dst, "wb") as fh:
+        for i in range(0, len(data), 4):
+            fh.write(data[i:i + 4])
+            fh.flush()
+            time.sleep(0.01)
+
+
+def _racer(queue) -> None:
+    _fetch._copy = _slow_copy
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # a hash mismatch fails the process
+            path = pk.data.fetch("fake_set", ["plain.csv"], allow_download=False)["plain.csv"]
+        queue.put((str(path), path.read_bytes()))
+    except Exception as err:  # noqa: BLE001 - reported to the parent
+        queue.put(("error", repr(err)))
+
+
+def test_processes_filling_one_cache_at_once_all_get_a_verified_file(fake) -> None:
+    import multiprocessing
+
+    (fake["mirror"] / "fake_set" / "plain.csv").write_bytes(fake["plain"])
+    ctx = multiprocessing.get_context("fork")  # perturbkit is already imported: forks start fast
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_racer, args=(queue,)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    for path, content in results:
+        assert path == str(fake["cache"] / "plain.csv"), content
+        assert content == fake["plain"]
+    assert _sha((fake["cache"] / "plain.csv").read_bytes()) == _sha(fake["plain"])
+    assert not list(fake["cache"].glob("*.part")), "no temporary file is left behind"

@@ -3,10 +3,16 @@
 Every file is checked against the sha256 in its manifest each time it is handed out;
 a corrupt or truncated copy is reported (file, expected and actual hash) and replaced,
 never used.
+
+Several processes may fill one cache at once (chapters run side by side, pytest workers):
+a writer holds a per-file lock, writes to a temporary file of its own, checks its hash and
+only then renames it into place (``os.replace`` is atomic), so a reader sees either no file
+or a complete, verified one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -16,6 +22,7 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path
+from typing import IO
 
 from ._manifest import DataFile, manifest, manifests
 
@@ -42,8 +49,25 @@ class HashMismatchWarning(UserWarning):
     """A copy of a file did not match its pinned sha256 and was not used."""
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _env_flag(name: str) -> bool:
+    """A boolean environment variable: ``1/true/yes/on`` or ``0/false/no/off`` (any case)."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={os.environ[name]!r}: use 1/true/yes/on or 0/false/no/off")
+
+
 def is_strict() -> bool:
     """Strict mode (``PERTURBKIT_STRICT=1``, set in CI): missing data is an error.
+
+    ``1``, ``true``, ``yes`` and ``on`` (any case) switch it on; an unrecognised value is an
+    error rather than silently off.
 
     Examples
     --------
@@ -51,7 +75,7 @@ def is_strict() -> bool:
     >>> isinstance(pk.data.is_strict(), bool)
     True
     """
-    return os.environ.get("PERTURBKIT_STRICT", "0").lower() in {"1", "true", "yes"}
+    return _env_flag("PERTURBKIT_STRICT")
 
 
 def cache_dir() -> Path:
@@ -159,50 +183,108 @@ def _record(dataset_id: str, f: DataFile, path: Path, source: str) -> None:
             fh.write(json.dumps(entry) + "\n")
 
 
-def _check_mirror() -> None:
-    """A mirror that is configured but missing is a set-up error: fatal in strict mode."""
-    mirror = mirror_dir()
-    if mirror is None or mirror.is_dir():
-        return
-    msg = f"PERTURBKIT_DATA_MIRROR={mirror} is not a folder"
-    if is_strict():
-        raise DataUnavailableError(msg + " (strict mode)")
-    warnings.warn(msg + "; skipped", stacklevel=3)
+def _copy(src: Path, dst: Path) -> None:
+    """Copy one file (a seam: the concurrency test slows it down)."""
+    shutil.copyfile(src, dst)
+
+
+def _lock(path: Path) -> IO[str]:
+    """An exclusive lock on ``<path>.lock``, released by closing the returned handle.
+
+    Other processes wanting the same file wait here, then find it verified in the cache.
+    """
+    fh = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 - closed by the caller
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+    except OSError:
+        fh.close()
+        raise
+    return fh
+
+
+def _install(src: Path, cached: Path, f: DataFile, what: str) -> bool:
+    """Copy ``src`` to a temporary file of this process, verify it, rename it to ``cached``."""
+    fd, tmp_name = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _copy(src, tmp)
+        if not _verified(tmp, f, what):
+            return False
+        os.replace(tmp, cached)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _unwritable(dataset_id: str, f: DataFile, cached: Path, err: OSError) -> DataUnavailableError:
+    return DataUnavailableError(
+        f"dataset {dataset_id!r}: file {f.name!r}: cannot write the cache folder {cached.parent} "
+        f"({type(err).__name__}: {err}). Set PERTURBKIT_DATA_DIR to a writable folder."
+    )
 
 
 def _fetch_file(dataset_id: str, f: DataFile, *, allow_download: bool) -> Path:
     what = f"{dataset_id}/{f.name}"
     cached = cache_dir() / dataset_id / f.name
-    if _verified(cached, f, what):
+    if _verified(cached, f, what):  # the common case: no lock needed to read a verified file
         _record(dataset_id, f, cached, "cache")
         return cached
-    if cached.exists():
-        cached.unlink()  # corrupt: drop it so it cannot be picked up again
     tried = [f"cache {cached}"]
-
     mirror = mirror_dir()
-    if mirror is not None and mirror.is_dir():
-        candidate = mirror / dataset_id / f.name
-        tried.append(f"mirror {candidate}")
-        if _verified(candidate, f, what):
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(cached.suffix + ".part")
-            shutil.copyfile(candidate, tmp)
-            os.replace(tmp, cached)
-            _record(dataset_id, f, cached, "mirror")
-            return cached
-
-    offline = os.environ.get("PERTURBKIT_OFFLINE", "0").lower() in {"1", "true", "yes"}
-    if allow_download and not offline and (f.url or f.archive_url):
-        tried.append(f"url {f.url or f.archive_url}")
-        try:
-            _download(f, cached)
-        except Exception as err:  # noqa: BLE001 - any network failure means "not available"
-            tried[-1] += f" ({type(err).__name__}: {err})"
-        else:
+    candidate = None if mirror is None else mirror / dataset_id / f.name
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        lock = _lock(cached)
+    except OSError as err:
+        # No usable cache (read-only, or PERTURBKIT_DATA_DIR is a file): a verified mirror
+        # copy can still be read in place; anything else needs a writable cache.
+        if candidate is not None and _verified(candidate, f, what):
+            warnings.warn(f"{_unwritable(dataset_id, f, cached, err)} Reading the mirror copy in place.",
+                          stacklevel=3)
+            _record(dataset_id, f, candidate, "mirror")
+            return candidate
+        raise _unwritable(dataset_id, f, cached, err) from None
+    try:
+        # Another process may have filled the cache while this one waited for the lock.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HashMismatchWarning)  # already reported above
             if _verified(cached, f, what):
-                _record(dataset_id, f, cached, "url")
+                _record(dataset_id, f, cached, "cache")
                 return cached
+        cached.unlink(missing_ok=True)  # corrupt: drop it so it cannot be picked up again
+
+        if mirror is not None and not mirror.is_dir():
+            msg = (f"dataset {dataset_id!r}: file {f.name!r} is not in the cache ({cached}) and "
+                   f"PERTURBKIT_DATA_MIRROR={mirror} is not a folder")
+            if is_strict():
+                raise DataUnavailableError(msg + " (strict mode). Point PERTURBKIT_DATA_MIRROR at the "
+                                           "mirror folder (e.g. ../shared/data) or unset it.")
+            warnings.warn(msg + "; mirror skipped", stacklevel=3)
+        elif candidate is not None:
+            tried.append(f"mirror {candidate}")
+            if _verified(candidate, f, what):
+                try:
+                    installed = _install(candidate, cached, f, what)
+                except OSError as err:
+                    raise _unwritable(dataset_id, f, cached, err) from None
+                if installed:
+                    _record(dataset_id, f, cached, "mirror")
+                    return cached
+
+        if allow_download and not _env_flag("PERTURBKIT_OFFLINE") and (f.url or f.archive_url):
+            tried.append(f"url {f.url or f.archive_url}")
+            try:
+                _download(f, cached)
+            except Exception as err:  # noqa: BLE001 - any network failure means "not available"
+                tried[-1] += f" ({type(err).__name__}: {err})"
+            else:
+                if _verified(cached, f, what):
+                    _record(dataset_id, f, cached, "url")
+                    return cached
+                cached.unlink(missing_ok=True)
+    finally:
+        lock.close()
     raise DataUnavailableError(
         f"dataset {dataset_id!r}: file {f.name!r} could not be had. Tried: "
         + "; ".join(tried)
@@ -248,7 +330,6 @@ def fetch(dataset_id: str, files: list[str] | None = None, *, allow_download: bo
     'ryegrass.rda'
     """
     m = manifest(dataset_id)
-    _check_mirror()
     wanted = [m.file(n) for n in files] if files is not None else list(m.files)
     if not wanted:
         raise DataUnavailableError(f"dataset {dataset_id!r} lists no files in its manifest")
