@@ -26,7 +26,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider --disable-socket --allow-unix-socket \
 	--allow-hosts=127.0.0.1,::1,localhost
 
-.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium course
+.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium sweep course
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -96,6 +96,13 @@ test: $(STAMP) chromium
 course: $(STAMP)
 	$(MAKE) book
 	$(PY) tools/course.py pack --out _build/course
+
+# Chapters over a parameter grid on Dask (a LocalCluster, or DASK_SCHEDULER_ADDRESS), resumable:
+# make sweep SWEEP=sweeps/principles_holdout.yaml [WORKERS=2]  -> _build/sweeps/<name>/
+SWEEP ?= sweeps/principles_holdout.yaml
+WORKERS ?= 2
+sweep: | $(STAMP)
+	$(PY) tools/sweep.py $(SWEEP) --workers $(WORKERS)
 
 benchmarks: | $(STAMP)
 	$(PY) benchmarks/run_all.py
