@@ -51,6 +51,7 @@ $(EXEC)/%.ipynb: book/%.md $(LIB) $(MANIFESTS) $(EXEC)/.mode-$(MODE) | $(STAMP)
 notebooks: $(CHAPTERS:%=$(EXEC)/%.ipynb)
 
 pages: | $(STAMP)
+	$(PY) tools/course.py check
 	$(PY) tools/course.py page --out $(EXEC)/course.md
 	$(PY) tools/build_summary.py --out $(EXEC)/build_summary.md
 	$(PY) tools/methods_map.py --book $(EXEC) --out $(EXEC)/methods_map.md --check --status _build/status

@@ -365,42 +365,36 @@ def pack_notebooks(out: Path, root: Path = ROOT, chapters: list[str] | None = No
 
 
 def chapter_datasets(root: Path = ROOT, chapters: list[str] | None = None) -> tuple[list[str], list[str]]:
-    """(datasets the chapters read, optional ones they only name).
+    """(datasets the chapters need, optional ones).
 
-    Read: the last build's provenance logs. Named: any manifest id quoted in a chapter's
-    source (e.g. an alternative ``dataset=`` value); packed when the cache or mirror has it.
+    Needed: every verified manifest that names one of the chapters, and whatever the last
+    build's provenance logs recorded. Optional: unverified manifests of those chapters
+    (alternative, larger datasets a chapter can be pointed at; downloaded on first use).
     """
     from perturbkit.data import manifests
 
-    read: set[str] = set()
-    named: set[str] = set()
-    for ch in chapters or CHAPTERS:
+    chapters = chapters or CHAPTERS
+    needed: set[str] = set()
+    optional: set[str] = set()
+    for d, m in manifests().items():
+        if set(m.chapters) & set(chapters):
+            (needed if m.verified else optional).add(d)
+    for ch in chapters:
         log = root / "_build" / "status" / f"{ch}.provenance.jsonl"
         if log.exists():
-            read |= {json.loads(ln)["dataset"] for ln in log.read_text().splitlines() if ln.strip()}
-        text = (root / "book" / f"{ch}.md").read_text()
-        named |= {d for d in manifests() if re.search(rf"""["']{re.escape(d)}["']""", text)}
-    return sorted(read), sorted(named - read)
+            needed |= {json.loads(ln)["dataset"] for ln in log.read_text().splitlines() if ln.strip()}
+    return sorted(needed), sorted(optional - needed)
 
 
-def pack_data(out: Path, required: list[str], optional: list[str] = ()) -> dict[str, list]:
-    """Copy each dataset's sha256-verified files (pk.data.fetch, no download) into out/data.
+def pack_data(out: Path, datasets: list[str]) -> list[tuple[str, str]]:
+    """Copy each dataset's sha256-verified files (pk.data.fetch, cache or mirror, never a
+    download) into out/data/<dataset>/, hash every copy again against its manifest, and write
+    out/data/SHA256SUMS. A file that cannot be had fails the pack, naming it."""
+    from perturbkit.data import fetch, manifest
 
-    A required dataset that cannot be had fails the pack; an optional one is listed as skipped.
-    Every copy is hashed again and compared with its manifest; SHA256SUMS covers them all.
-    """
-    from perturbkit.data import DataUnavailableError, fetch, manifest
-
-    sums, skipped = [], []
-    for d in [*required, *optional]:
-        try:
-            paths = fetch(d, allow_download=False)
-        except DataUnavailableError:
-            if d in required:
-                raise
-            skipped.append(d)
-            continue
-        for name, src in paths.items():
+    sums = []
+    for d in datasets:
+        for name, src in fetch(d, allow_download=False).items():
             expected = manifest(d).file(name).sha256
             dst = out / "data" / d / name
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -411,7 +405,7 @@ def pack_data(out: Path, required: list[str], optional: list[str] = ()) -> dict[
             sums.append((digest, f"{d}/{name}"))
     (out / "data").mkdir(parents=True, exist_ok=True)
     (out / "data" / "SHA256SUMS").write_text("".join(f"{h}  {p}\n" for h, p in sums))
-    return {"files": sums, "skipped": skipped}
+    return sums
 
 
 def pack_lock(out: Path) -> Path:
@@ -465,9 +459,11 @@ Offline room: install the environment (torch's CPU wheel first), register the ke
 def pack(out: Path, root: Path = ROOT, *, html: bool = True, chapters: list[str] | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     removed = pack_notebooks(out, root, chapters)
-    data = pack_data(out, *chapter_datasets(root, chapters))
+    needed, optional = chapter_datasets(root, chapters)
+    sums = pack_data(out, needed)
     pack_lock(out)
-    (out / "README.md").write_text(PACK_README)
+    (out / "README.md").write_text(PACK_README + "\nNot included (optional, larger datasets a chapter can be "
+                                   "pointed at; they need internet on first use): " + ", ".join(optional) + ".\n")
     if html:
         teacher = root / "_build" / "html"
         if not (teacher / "index.html").exists():
@@ -477,7 +473,7 @@ def pack(out: Path, root: Path = ROOT, *, html: bool = True, chapters: list[str]
             shutil.rmtree(dest)
         shutil.copytree(teacher, dest)
         build_student_html(out, root)
-    return {"solutions_removed": removed, "data_files": len(data["files"]), "skipped_optional": data["skipped"]}
+    return {"solutions_removed": removed, "datasets": needed, "data_files": len(sums), "not_packed": optional}
 
 
 # --------------------------------------------------------------------------- cli
