@@ -153,6 +153,36 @@ def results_dir() -> Path:
     return Path(os.environ.get("PERTURBKIT_RESULTS_DIR", "_build/results"))
 
 
+def benchmark(name: str) -> dict[str, Any]:
+    """Committed results of ``benchmarks/<name>.py`` (``benchmarks/results/<name>.json``).
+
+    Chapters show cross-checks against reference packages from these files: the reference
+    tools are optional extras, so the book reads the numbers a benchmark run recorded
+    instead of rerunning it.
+
+    Parameters
+    ----------
+    name
+        Benchmark script name without ``.py`` (e.g. ``"pooled_screen"``).
+
+    Returns
+    -------
+    dict
+        The parsed JSON.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> pk.book.benchmark("pooled_screen")["rra_null_perturbkit"]
+    'exact'
+    """
+    here = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / f"{name}.json"
+    for path in (here, Path("benchmarks") / "results" / f"{name}.json"):
+        if path.exists():
+            return json.loads(path.read_text())
+    raise FileNotFoundError(f"no committed results for benchmark {name!r}: run benchmarks/{name}.py (looked at {here})")
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

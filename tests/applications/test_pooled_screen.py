@@ -8,7 +8,8 @@ import pytest
 from scipy import special
 
 import perturbkit as pk
-from perturbkit.tl._screens._pooled_screen import _rho, gini
+from perturbkit.tl._screens._pooled_screen import gini
+from perturbkit.tl._screens._rra import _rho, rra_null_pvalue
 
 T, C = ["final_1", "final_2"], ["initial_1", "initial_2"]
 
@@ -147,3 +148,39 @@ def test_simulator_seed_and_truth():
     assert a.uns["truth"]["essential"].sum() == 20
     with pytest.raises(ValueError, match="exceeds n_genes"):
         pk.data.simulate_pooled_screen(n_genes=10, n_essential=10, n_enriched=5)
+
+
+@pytest.mark.parametrize(("n", "alpha"), [(1, 1.0), (4, 0.2), (10, 0.05), (10, 1.0)])
+def test_exact_rra_null_matches_simulated_null(n, alpha):
+    # the exact tail equals the frequency of null scores <= x among simulated uniform guides
+    rng = np.random.default_rng(0)
+    null = _rho(np.sort(rng.random((200_000, n)), axis=1), alpha)
+    for x in (1e-3, 1e-2, 0.05):
+        emp = float(np.mean(null <= x))
+        exact = float(rra_null_pvalue(x, n, alpha)[0])
+        assert abs(emp - exact) < 4.5 * np.sqrt(exact * (1 - exact) / null.size) + 1e-5, (n, alpha, x, emp, exact)
+    # one guide, no cut-off: rho is the guide's percentile, a uniform
+    if n == 1:
+        np.testing.assert_allclose(rra_null_pvalue(np.array([1e-12, 0.3]), 1, 1.0), [1e-12, 0.3])
+
+
+def test_exact_rra_tail_resolves_tiny_scores():
+    # far below machine epsilon the tail approaches Bonferroni (n * rho) from below: the n
+    # crossing events overlap less and less as rho shrinks; not 0 and not floored
+    p = rra_null_pvalue(np.array([1e-40, 1e-20, 1.0]), 5, 0.1)
+    np.testing.assert_allclose(p[:2], 5 * np.array([1e-40, 1e-20]), rtol=1e-4)
+    assert (p[:2] <= 5 * np.array([1e-40, 1e-20])).all()
+    assert p[2] == 1.0
+    with pytest.raises(ValueError, match="alpha"):
+        rra_null_pvalue(0.1, 3, 0.0)
+
+
+def test_exact_rra_separates_top_genes(screen):
+    exact = pk.tl.mageck_test(screen, treatment_samples=T, control_samples=C)
+    perm = pk.tl.mageck_test(screen, treatment_samples=T, control_samples=C, n_perm=200)
+    # with 200 draws the top planted essentials tie at the 1/201 floor; exact p-values differ
+    assert (perm["neg_pvalue"].head(5) == 1 / 201).all()
+    assert exact["neg_pvalue"].head(10).is_unique and exact["neg_pvalue"].iloc[0] < 1e-4
+    assert exact["neg_pvalue"].is_monotonic_increasing  # same guide count: p increases with rho
+    # same ranking either way (rho does not depend on the null)
+    assert exact["gene"].tolist() == perm["gene"].tolist()

@@ -54,9 +54,9 @@ from ._screens._network_knockout import infer_grn as infer_grn
 from ._screens._network_knockout import network_knockout as network_knockout
 from ._screens._pooled_screen import core_essential_genes as core_essential_genes
 from ._screens._pooled_screen import mageck_test as mageck_test
-from ._screens._pooled_screen import rra as rra
 from ._screens._pooled_screen import screen_qc as screen_qc
 from ._screens._pooled_screen import sgrna_lfc as sgrna_lfc
+from ._screens._rra import rra as rra
 from ._screens._scing import grn as grn
 from ._screens._scing import grn_aupr as grn_aupr
 from ._screens._scmageck import scmageck_rra as scmageck_rra

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from scipy import special, stats
+from scipy import stats
 
 from ..._keys import NORMALIZED
 from ..._validate import as_dense, check_adata, check_counts
-from ...metrics import bh_adjust
+from ._rra import rra
 
-__all__ = ["core_essential_genes", "gini", "mageck_test", "rra", "screen_qc", "sgrna_lfc"]
+__all__ = ["core_essential_genes", "gini", "mageck_test", "screen_qc", "sgrna_lfc"]
 
 #: Gene families that CRISPR knockout screens find essential in nearly every cell line
 #: (the complexes enriched among core-fitness genes, Hart et al. 2015). Regular
@@ -240,135 +240,6 @@ def sgrna_lfc(
     )
 
 
-def _rho(percentiles: np.ndarray, alpha: float) -> np.ndarray:
-    """alpha-RRA score of each row of sorted percentiles (NaN-padded rows allowed).
-
-    For the k-th smallest of n uniform percentiles, P(r_(k) <= r) is the regularised
-    incomplete beta I_r(k, n - k + 1); rho is its minimum over the k whose percentile is
-    below ``alpha`` (1 when none is).
-    """
-    n = np.sum(~np.isnan(percentiles), axis=1, keepdims=True)
-    k = np.arange(1, percentiles.shape[1] + 1)[None, :]
-    r = np.where(np.isnan(percentiles), 1.0, percentiles)
-    beta = special.betainc(k, np.maximum(n - k + 1, 1), r)
-    beta = np.where((r <= alpha) & (k <= n), beta, 1.0)
-    return beta.min(axis=1)
-
-
-def rra(
-    sgrnas: pd.DataFrame,
-    *,
-    score: str = "pvalue_low",
-    tiebreak: str | None = "lfc",
-    ascending: bool = True,
-    fdr_threshold: float = 0.25,
-    n_perm: int = 2000,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Rank genes by robust rank aggregation of their sgRNAs (MAGeCK's alpha-RRA).
-
-    All sgRNAs are ranked by ``score`` (then ``tiebreak``); each gets a percentile
-    rank in (0, 1]. A gene whose guides sit unusually high in that list gets a small
-    score rho (:func:`_rho`); only guides within the top ``alpha`` fraction count, where
-    ``alpha`` is the fraction of sgRNAs with BH-FDR below ``fdr_threshold`` (MAGeCK's
-    default 0.25). Gene p-values come from ``n_perm`` random draws of percentiles for
-    genes with the same number of guides; FDR by Benjamini-Hochberg
-    {cite}`kolde2012rra,li2014mageck`.
-
-    Parameters
-    ----------
-    sgrnas
-        Table from :func:`sgrna_lfc` (columns ``gene``, ``score``, ``tiebreak``).
-    score
-        Column to rank by: ``"pvalue_low"`` for depletion, ``"pvalue_high"`` for enrichment.
-    tiebreak
-        Second sort key for tied scores (``"lfc"``; use ``ascending`` accordingly).
-    ascending
-        Sort direction of ``tiebreak`` (True for depletion, False for enrichment).
-    fdr_threshold
-        sgRNA-level FDR defining alpha.
-    n_perm
-        Null draws per guide count.
-    seed
-        Random seed of the null draws.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per gene, sorted by ``rho``: ``gene``, ``n_sgrna`` (int), ``good_sgrna``
-        (guides below alpha, int), ``lfc`` (median sgRNA log2 fold change), ``rho``,
-        ``pvalue``, ``padj`` (BH, float), ``rank`` (1 = strongest, int), ``alpha`` (the
-        percentile cut-off used, the same on every row).
-
-    Examples
-    --------
-    >>> import perturbkit as pk
-    >>> screen = pk.data.simulate_pooled_screen(n_genes=50, seed=0)
-    >>> pk.pp.normalize_screen(screen)
-    >>> sg = pk.tl.sgrna_lfc(screen, treatment_samples=["final_1", "final_2"], control_samples=["initial_1", "initial_2"])
-    >>> genes = pk.tl.rra(sg)
-    >>> genes.columns.tolist()[:4]
-    ['gene', 'n_sgrna', 'good_sgrna', 'lfc']
-    """
-    for col in ("gene", score) + ((tiebreak,) if tiebreak else ()):
-        if col not in sgrnas.columns:
-            raise KeyError(f"sgRNA table has no column {col!r}; columns: {list(sgrnas.columns)}")
-    if sgrnas["gene"].isna().any():
-        raise ValueError("sgRNA table: some guides have no gene (NaN in column 'gene')")
-    if n_perm < 10:
-        raise ValueError(f"n_perm must be >= 10, got {n_perm}")
-    pvals = sgrnas[score].to_numpy(dtype=float)
-    if np.isnan(pvals).any():
-        raise ValueError(f"sgRNA table: column {score!r} has NaN values")
-    order_keys = [pvals] if tiebreak is None else [
-        sgrnas[tiebreak].to_numpy(dtype=float) * (1 if ascending else -1), pvals]
-    order = np.lexsort(order_keys)  # last key is primary
-    n_total = len(sgrnas)
-    pct = np.empty(n_total)
-    pct[order] = np.arange(1, n_total + 1) / n_total
-    fdr_sg = bh_adjust(np.clip(pvals, 0, 1))
-    alpha = max(float(np.mean(fdr_sg < fdr_threshold)), 1.0 / n_total)
-
-    frame = pd.DataFrame({"gene": sgrnas["gene"].astype(str).to_numpy(), "pct": pct})
-    if "lfc" in sgrnas.columns:
-        frame["lfc"] = sgrnas["lfc"].to_numpy(dtype=float)
-    groups = frame.groupby("gene", sort=True)
-    codes, uniq = pd.factorize(frame["gene"], sort=True)
-    genes = list(uniq)
-    sizes = np.bincount(codes, minlength=len(genes))
-    # gene x guide matrix of sorted percentiles (NaN-padded), without a per-gene loop
-    srt = np.lexsort((pct, codes))
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    within = np.arange(n_total) - np.repeat(starts, sizes)
-    mat = np.full((len(genes), int(sizes.max())), np.nan)
-    mat[codes[srt], within] = pct[srt]
-    rho = _rho(mat, alpha)
-
-    rng = np.random.default_rng(seed)
-    pval = np.empty(len(genes))
-    for n in np.unique(sizes):
-        null = _rho(np.sort(rng.random((n_perm, n)), axis=1), alpha)
-        null.sort()
-        sel = sizes == n
-        pval[sel] = (np.searchsorted(null, rho[sel], side="right") + 1) / (n_perm + 1)
-    out = pd.DataFrame(
-        {
-            "gene": genes,
-            "n_sgrna": sizes.astype(np.int64),
-            "good_sgrna": np.sum(mat <= alpha, axis=1).astype(np.int64),
-            "lfc": groups["lfc"].median().reindex(genes).to_numpy() if "lfc" in frame else np.nan,
-            "rho": rho,
-            "pvalue": pval,
-            "padj": bh_adjust(pval),
-        }
-    )
-    out = out.sort_values(["rho", "lfc"], ascending=[True, ascending], kind="mergesort").reset_index(drop=True)
-    out["rank"] = np.arange(1, len(out) + 1, dtype=np.int64)
-    # the cut-off is one number per run; a column keeps it with the table it produced
-    out["alpha"] = alpha
-    return out
-
-
 def mageck_test(
     adata: AnnData,
     *,
@@ -377,7 +248,7 @@ def mageck_test(
     layer: str = NORMALIZED,
     gene_key: str = "gene",
     fdr_threshold: float = 0.25,
-    n_perm: int = 2000,
+    n_perm: int | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """MAGeCK-style gene test: sgRNA fold changes, then alpha-RRA for depletion and enrichment.
@@ -399,9 +270,10 @@ def mageck_test(
     fdr_threshold
         sgRNA-level FDR that sets alpha (see :func:`rra`).
     n_perm
-        Null draws per guide count.
+        ``None`` (default): exact alpha-RRA p-values (:func:`rra`); an integer: that many
+        null draws per guide count, as MAGeCK's permutations.
     seed
-        Random seed of the null draws.
+        Random seed of the null draws (unused with the exact null).
 
     Returns
     -------
