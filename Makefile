@@ -26,7 +26,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(PY) -m pytest -p no:cacheprovider --disable-socket --allow-unix-socket \
 	--allow-hosts=127.0.0.1,::1,localhost
 
-.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium sweep course
+.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium sweep reruns course
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -104,6 +104,13 @@ SWEEP ?= sweeps/principles_holdout.yaml
 WORKERS ?= 2
 sweep: | $(STAMP)
 	$(PY) tools/sweep.py $(SWEEP) --workers $(WORKERS)
+
+# Every chapter in smoke mode with seeds 0, 1, 2, documented alternative parameter values
+# and the README's rerun examples (tools/reruns.py); fails on any unexpected failure.
+# Results: _build/reruns/summary.md. RERUNS='--jobs 2 --only screens' passes options.
+RERUNS ?=
+reruns: | $(STAMP)
+	tools/offline $(PY) tools/reruns.py $(RERUNS)
 
 benchmarks: | $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -38,8 +38,11 @@ def _datasets(log: Path) -> list[dict[str, str]]:
     return list(seen.values())
 
 
-def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -> int:
+def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT, out_dir: Path | None = None) -> int:
     """Execute ``book/<chapter>.md``; ``params`` are text (from ``-p``) or typed values.
+
+    ``out_dir`` (e.g. for the rerun matrix) receives the executed notebook and its status
+    instead of ``_executed/`` and ``_build/status/``, leaving the book's copies alone.
 
     Returns 0 when every cell ran, 1 when the chapter failed (the failing cell printed),
     2 when it could not start (no such chapter, a parameter it does not declare or take).
@@ -48,6 +51,9 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -
     import papermill as pm
 
     executed, status_dir = root / "_executed", root / "_build" / "status"
+    work = root / "_build" / "work"
+    if out_dir is not None:
+        executed = status_dir = work = Path(out_dir)
     source = root / "book" / f"{chapter}.md"
     if not source.exists():
         print(f"no chapter source {source}", file=sys.stderr)
@@ -61,11 +67,9 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -
         return 2
     # papermill writes lists, not tuples, into the notebook
     params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-    executed.mkdir(exist_ok=True)
-    status_dir.mkdir(parents=True, exist_ok=True)
-    work = root / "_build" / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    staged = work / f"{chapter}.ipynb"
+    for folder in (executed, status_dir, work):
+        folder.mkdir(parents=True, exist_ok=True)
+    staged = work / f"{chapter}.staged.ipynb"
     jupytext.write(jupytext.read(source), staged)
 
     log = status_dir / f"{chapter}.provenance.jsonl"
@@ -106,7 +110,7 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -
     (status_dir / f"{chapter}.json").write_text(json.dumps(status, indent=1))
 
     default_run = mode == "full" and not params
-    if out.exists() and (status["status"] != "ok" or not default_run):
+    if out_dir is None and out.exists() and (status["status"] != "ok" or not default_run):
         # Mark as stale so the next `make book` re-executes it with default parameters.
         os.utime(out, (0, 0))
     if status["status"] == "ok":
@@ -114,7 +118,7 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT) -
         return 0
     err = status["error"]
     msg = (
-        f"{chapter}: FAILED at cell {err['cell']} (in _executed/{chapter}.ipynb): "
+        f"{chapter}: FAILED at cell {err['cell']} (in {out}): "
         f"{err['ename']}: {err['evalue'][:500]}\n--- cell source ---\n{err['source']}"
     )
     print(msg, file=sys.stderr)
@@ -126,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapter")
     parser.add_argument("--mode", choices=["smoke", "full"], default="full")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for the executed notebook and status (default: _executed/, _build/status/)")
     args = parser.parse_args(argv)
-    return run(args.chapter, args.mode, dict(args.parameter))
+    return run(args.chapter, args.mode, dict(args.parameter), out_dir=args.out)
 
 
 if __name__ == "__main__":

@@ -120,3 +120,41 @@ def test_asymmetric_bad_input(cells):
         pk.tl.expression_transformer(cells, n_epochs=1, architecture="mae", **KW)
     with pytest.raises(ValueError, match="decoder_layers"):
         pk.tl.expression_transformer(cells, n_epochs=1, architecture="asymmetric", decoder_layers=0, **KW)
+
+
+def test_checkpoint_is_reused_only_when_what_trained_it_matches(cells, tmp_path):
+    ckpt = tmp_path / "m"
+    first = pk.tl.expression_transformer(cells, n_epochs=2, seed=1, copy=True, checkpoint=ckpt, **KW)
+    assert first.uns["X_transformer"]["checkpoint_reused"] is False
+    # same parameters, seed, data and code: loaded, not trained, and the same embedding
+    again = pk.tl.expression_transformer(cells, n_epochs=2, seed=1, copy=True, checkpoint=ckpt, **KW)
+    assert again.uns["X_transformer"]["checkpoint_reused"] is True
+    np.testing.assert_allclose(again.obsm["X_transformer"], first.obsm["X_transformer"], atol=1e-6)
+    assert again.uns["X_transformer"]["loss"] == first.uns["X_transformer"]["loss"]
+    # another seed, another parameter or other data: retrained, and the checkpoint now holds that model
+    other_seed = pk.tl.expression_transformer(cells, n_epochs=2, seed=2, copy=True, checkpoint=ckpt, **KW)
+    assert other_seed.uns["X_transformer"]["checkpoint_reused"] is False
+    assert not np.allclose(other_seed.obsm["X_transformer"], first.obsm["X_transformer"])
+    re = pk.tl.transformer_embed(cells, ckpt, key_added="re", copy=True)
+    np.testing.assert_allclose(re.obsm["re"], other_seed.obsm["X_transformer"], atol=1e-6)
+    kw = {**KW, "n_layers": 2}
+    assert pk.tl.expression_transformer(cells, n_epochs=2, seed=2, copy=True, checkpoint=ckpt,
+                                        **kw).uns["X_transformer"]["checkpoint_reused"] is False
+    shifted = cells.copy()
+    shifted.X = shifted.X * 1.01
+    assert pk.tl.expression_transformer(shifted, n_epochs=2, seed=2, copy=True, checkpoint=ckpt,
+                                        **kw).uns["X_transformer"]["checkpoint_reused"] is False
+    assert not list(tmp_path.glob("*.part")), "temporary files are renamed or removed"
+
+
+def test_weights_replaced_behind_the_config_are_refused(cells, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    pk.tl.expression_transformer(cells, n_epochs=1, seed=1, copy=True, checkpoint=a, **KW)
+    pk.tl.expression_transformer(cells, n_epochs=1, seed=2, copy=True, checkpoint=b, **KW)
+    # what a second run writing to the same path mid-way used to cause: weights of another seed
+    b.with_suffix(".pt").replace(a.with_suffix(".pt"))
+    with pytest.raises(ValueError, match="does not match the sha256 recorded"):
+        pk.tl.transformer_embed(cells, a, copy=True)
+    # and such a checkpoint is retrained, never reused
+    out = pk.tl.expression_transformer(cells, n_epochs=1, seed=1, copy=True, checkpoint=a, **KW)
+    assert out.uns["X_transformer"]["checkpoint_reused"] is False

@@ -96,3 +96,10 @@ def test_failure_names_the_cell_and_exits_nonzero_in_every_mode(
     page = build_summary.summary(root / "_build" / "status")
     assert "**FAILED**" in page and "unlucky seed" in page
     assert run_chapter.run("demo", "smoke", {"seed": 13}, root=root) == 1
+
+
+def test_out_dir_leaves_the_book_copies_alone(root: Path) -> None:
+    out = root / "_build" / "reruns" / "demo_seed2"
+    assert run_chapter.run("demo", "smoke", {"seed": "2"}, root=root, out_dir=out) == 0
+    assert (out / "demo.ipynb").exists() and json.loads((out / "demo.json").read_text())["status"] == "ok"
+    assert not (root / "_executed").exists() and not (root / "_build" / "status").exists()

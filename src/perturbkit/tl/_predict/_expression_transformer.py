@@ -7,7 +7,10 @@ unmasked genes; a lighter decoder fills in every gene position)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,52 @@ __all__ = ["expression_transformer", "transformer_embed"]
 
 _FORMAT = "perturbkit-expression-transformer/1"
 ARCHITECTURES = ("full", "asymmetric")
+
+
+def _code_version() -> str:
+    """perturbkit's version plus a hash of this module: a changed model or loop retrains."""
+    from ... import __version__
+
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    return f"{__version__}+{digest}"
+
+
+def _training_key(params: dict[str, Any], x: np.ndarray, genes: list[str]) -> dict[str, Any]:
+    """What produced a checkpoint: every training parameter (seed included), the data, the code."""
+    h = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float32).tobytes())
+    h.update("\0".join(genes).encode())
+    return {"params": params, "data_sha256": h.hexdigest(), "code_version": _code_version()}
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file of this process, then rename: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _reusable(path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved config if ``path`` holds a checkpoint trained with exactly ``key``, else None."""
+    weights, meta = path.with_suffix(".pt"), path.with_suffix(".json")
+    if not (weights.is_file() and meta.is_file()):
+        return None
+    try:
+        config = json.loads(meta.read_text())
+    except ValueError:
+        return None
+    if config.get("format") != _FORMAT or config.get("trained_with") != key:
+        return None
+    if config.get("weights_sha256") != _file_sha256(weights):
+        return None  # weights replaced after this config was written
+    return config
 
 
 def _build(config: dict[str, Any]):
@@ -204,8 +253,13 @@ def expression_transformer(
     layer
         Use this layer instead of ``X``.
     checkpoint
-        If given, save the model there (``.pt`` weights plus a ``.json`` config with the gene
-        vocabulary); :func:`transformer_embed` loads it.
+        If given, the model's path (``.pt`` weights plus a ``.json`` config with the gene
+        vocabulary); :func:`transformer_embed` loads it. A checkpoint already there is reused,
+        without training, only when it was trained with the same parameters and seed, on the
+        same data (sha256 of the values of its genes) and by the same code (perturbkit version
+        and a hash of this module); otherwise the model is trained and the checkpoint replaced.
+        Files are written through temporary files and renamed, so a run beside another one
+        never reads half a checkpoint.
     key_added
         ``obsm`` key of the embedding.
     seed
@@ -220,7 +274,8 @@ def expression_transformer(
     AnnData or None
         ``obsm[key_added]``: float32 array cells x ``dim``; ``uns[key_added]``: ``params``,
         ``genes`` (vocabulary), ``loss`` (per-epoch masked MSE, list of float),
-        ``baseline_loss`` (MSE of predicting each gene's mean), ``checkpoint`` (path or None).
+        ``baseline_loss`` (MSE of predicting each gene's mean), ``checkpoint`` (path or None),
+        ``checkpoint_reused`` (bool: weights loaded from a matching checkpoint, not trained).
 
     References
     ----------
@@ -266,11 +321,22 @@ def expression_transformer(
     scale = np.where(x.std(0) > 0, x.std(0), 1.0).astype(np.float32)
     config["center"], config["scale"] = center.tolist(), scale.tolist()
 
+    params = {"n_genes": n_genes, "dim": dim, "n_layers": n_layers, "n_heads": n_heads,
+              "architecture": architecture, "decoder_layers": decoder_layers,
+              "mask_fraction": mask_fraction, "n_epochs": n_epochs, "seed": seed}
+    key = _training_key({**params, "batch_size": batch_size, "lr": lr, "layer": layer}, x, genes)
+    path = None if checkpoint is None else Path(checkpoint)
+    saved_config = None if path is None else _reusable(path, key)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         torch.manual_seed(seed)
         model = _build(config)
+        if saved_config is not None:
+            model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
+            losses = list(saved_config["loss"])
+            emb = _embed(model, x, np.zeros(len(genes), bool), center, scale)
+            return _write(adata, emb, params, genes, losses, str(path.with_suffix(".pt")), True, key_added, copy)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         gen = torch.Generator().manual_seed(seed)
         xt = torch.as_tensor((x - center) / scale, dtype=torch.float32)
@@ -296,21 +362,25 @@ def expression_transformer(
         emb = _embed(model, x, np.zeros(len(genes), bool), center, scale)
     finally:
         torch.set_num_threads(threads)
-    baseline = 1.0  # predicting each gene's mean of standardised values
     saved = None
-    if checkpoint is not None:
-        path = Path(checkpoint)
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(model.state_dict(), path.with_suffix(".pt"))
-        path.with_suffix(".json").write_text(json.dumps(config))
-        saved = str(path.with_suffix(".pt"))
+        weights = path.with_suffix(".pt")
+        _atomic_write(weights, lambda tmp: torch.save(model.state_dict(), tmp))
+        meta = {**config, "trained_with": key, "loss": losses, "weights_sha256": _file_sha256(weights)}
+        _atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta)))
+        saved = str(weights)
+    return _write(adata, emb, params, genes, losses, saved, False, key_added, copy)
+
+
+def _write(adata: AnnData, emb: np.ndarray, params: dict[str, Any], genes: list[str], losses: list[float],
+           saved: str | None, reused: bool, key_added: str, copy: bool) -> AnnData | None:
     out = adata.copy() if copy else adata
     out.obsm[key_added] = emb.astype(np.float32)
     out.uns[key_added] = {
-        "params": {"n_genes": n_genes, "dim": dim, "n_layers": n_layers, "n_heads": n_heads,
-                   "architecture": architecture, "decoder_layers": decoder_layers,
-                   "mask_fraction": mask_fraction, "n_epochs": n_epochs, "seed": seed},
-        "genes": genes, "loss": losses, "baseline_loss": baseline, "checkpoint": saved,
+        "params": params, "genes": genes, "loss": losses,
+        "baseline_loss": 1.0,  # predicting each gene's mean of standardised values
+        "checkpoint": saved, "checkpoint_reused": reused,
     }
     return out if copy else None
 
@@ -377,6 +447,10 @@ def transformer_embed(
     x, absent = _matrix(adata, config["genes"], layer)
     if absent.all():
         raise ValueError("none of the checkpoint's genes is in adata.var_names (symbols vs ids?)")
+    if "weights_sha256" in config and config["weights_sha256"] != _file_sha256(weights):
+        raise ValueError(f"{weights} does not match the sha256 recorded in {meta}: the weights were "
+                         "replaced after the config was written (another run saving to the same path?); "
+                         "train again or give each run its own checkpoint path")
     model = _build(config)
     model.load_state_dict(torch.load(weights, weights_only=True))
     threads = torch.get_num_threads()
