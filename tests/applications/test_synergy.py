@@ -120,3 +120,17 @@ def test_block_p_value_synergyfinder_formula():
     wells = np.array([50 - 28, 60 - (10 + 40 - 4), 70 - (30 + 20 - 6), 90 - 58], dtype=float)
     z = abs(wells.mean()) / wells.std(ddof=1)
     assert s["bliss_pvalue"] == pytest.approx(np.exp(-0.717 * z - 0.416 * z**2))
+
+
+def test_synergy_scores_curve_methods_on_three_drug_blocks_only():
+    # Loewe/ZIP are undefined with three drugs: NaN scores, not a crash, and the well count
+    # still comes from the grid
+    sim = pk.data.simulate_combination(seed=0)
+    cube = sim[sim.block_id == sim.block_id.iloc[0]].copy()
+    cube = pd.concat([cube.assign(conc_3=c) for c in (0.0, 1.0, 2.0)], ignore_index=True)
+    out = pk.tl.synergy_scores(cube, methods=("zip",))
+    n_row, n_col = cube.conc_row.nunique() - 1, cube.conc_col.nunique() - 1
+    assert out["n_combinations"].tolist() == [n_row * n_col * 2] and out["n_combinations"].dtype == np.int64
+    assert np.isnan(out.loc[0, "zip"])
+    both = pk.tl.synergy_scores(cube, methods=("bliss", "zip"))
+    assert np.isfinite(both.loc[0, "bliss"]) and both["n_combinations"].tolist() == out["n_combinations"].tolist()

@@ -254,6 +254,15 @@ def synergy_scores(
     """
     keep = [c for c in ("set", "drug_row", "drug_col", "drug_3", "cell_line") if c in data.columns]
     meta = data.groupby(block_key, sort=False)[keep].first() if keep else None
+    checked = check_blocks(data, response_scale=response_scale, block_key=block_key)
+    order = pd.unique(data[block_key])
+    # wells with every drug of the block present, counted from the grid itself so that a
+    # block no requested method can score (Loewe/ZIP on three drugs) still has its count
+    n_comb = pd.Series(
+        {b: len(sub.loc[(sub[list(k)] > 0).all(axis=1), list(k)].drop_duplicates())
+         for b, sub in checked.groupby(block_key, sort=False) for k in [_dose_keys(sub)]},
+        dtype=np.int64,
+    ).reindex(order)
     parts = []
     for m in methods:
         if m in ("loewe", "zip") and "conc_3" in data.columns:
@@ -261,6 +270,9 @@ def synergy_scores(
             two = data[~three]
         else:
             two = data
+        if two.empty:  # every block has three drugs: Loewe/ZIP are not defined for them
+            parts.append(pd.DataFrame(np.nan, index=pd.Index(order, name=block_key), columns=[m, f"{m}_max", f"{m}_pvalue"]))
+            continue
         tab = synergy(two, method=m, response_scale=response_scale, block_key=block_key, curve_fits=curve_fits)
         full = tab.groupby(block_key, sort=False)["n_drugs"].transform("max")
         combo = tab[tab["n_drugs"] == full]
@@ -270,12 +282,11 @@ def synergy_scores(
         z = agg["mean"].abs() / agg["std"].where(agg["std"] > 0)
         agg["p"] = np.exp(-0.717 * z - 0.416 * z**2)
         agg = agg.drop(columns="std")
-        parts.append(agg.rename(columns={"mean": m, "max": f"{m}_max", "p": f"{m}_pvalue", "size": "n_combinations"}))
-    order = pd.unique(data[block_key])
+        parts.append(agg.drop(columns="size").rename(columns={"mean": m, "max": f"{m}_max", "p": f"{m}_pvalue"}))
     parts = [p.reindex(order) for p in parts]
-    n_comb = pd.concat([p["n_combinations"] for p in parts], axis=1).max(axis=1)
-    out = pd.concat([p.drop(columns="n_combinations") for p in parts], axis=1)
-    out.insert(0, "n_combinations", n_comb.astype(np.int64))
+    out = pd.concat(parts, axis=1)
+    out.index.name = block_key
+    out.insert(0, "n_combinations", n_comb.to_numpy())
     if meta is not None:
         out = meta.join(out, how="right")
     return out.reset_index()
