@@ -12,90 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["METHODS", "check_blocks", "synergy", "synergy_scores"]
+from ._synergy_blocks import _dose_keys, _mean_surface, check_blocks
+from ._synergy_curves import reference_surface
+
+__all__ = ["METHODS", "synergy", "synergy_scores"]
 
 #: Reference models implemented here.
 METHODS = ("hsa", "bliss", "loewe", "zip")
-_REQUIRED = ("block_id", "conc_row", "conc_col", "response")
-
-
-def check_blocks(
-    data: pd.DataFrame, *, response_scale: str = "percent", block_key: str = "block_id"
-) -> pd.DataFrame:
-    """Validate a tidy combination table and return it with responses in % inhibition.
-
-    Raises ``KeyError`` for a missing column and ``ValueError`` for non-finite or negative
-    doses, responses off the stated scale (``"percent"``: within [-200, 200] and not all
-    within [-1.5, 1.5], which would be fractions; ``"fraction"``: within [-2, 2]), or a
-    block whose dose grid is incomplete (every row dose must meet every column dose,
-    including the zero-dose row and column that hold the single drugs).
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    required = (block_key,) + _REQUIRED[1:]
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        raise KeyError(f"combination table has no column {missing}; columns: {list(data.columns)}")
-    out = data.copy()
-    for col in ("conc_row", "conc_col", "response") + (("conc_3",) if "conc_3" in out else ()):
-        values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"column {col!r} has {int((~np.isfinite(values)).sum())} missing or non-finite value(s)")
-        if col != "response" and (values < 0).any():
-            raise ValueError(f"column {col!r} has negative doses (min {values.min()})")
-        out[col] = values
-    y = out["response"].to_numpy()
-    if response_scale == "fraction":
-        if np.abs(y).max() > 2:
-            raise ValueError(
-                f"response_scale='fraction' but responses reach {np.abs(y).max():.3g}; "
-                "pass response_scale='percent' for % inhibition"
-            )
-        out["response"] = 100.0 * y
-    elif response_scale == "percent":
-        if np.abs(y).max() > 200:
-            raise ValueError(
-                f"responses must be % inhibition within [-200, 200]; found {y.min():.3g} .. {y.max():.3g}"
-            )
-        if len(y) > 4 and np.abs(y).max() <= 1.5:
-            raise ValueError(
-                "all responses lie within [-1.5, 1.5]: they look like fractions, not percent; "
-                "pass response_scale='fraction' or multiply by 100"
-            )
-    else:
-        raise ValueError(f"response_scale must be 'percent' or 'fraction', got {response_scale!r}")
-    for block, sub in out.groupby(block_key, sort=False):
-        keys = _dose_keys(sub)
-        grid = sub.groupby(list(keys)).size()
-        levels = [np.unique(sub[k]) for k in keys]
-        expected = int(np.prod([len(v) for v in levels]))
-        if len(grid) != expected:
-            present = set(grid.index)
-            full = pd.MultiIndex.from_product(levels) if len(keys) > 1 else levels[0]
-            absent = [t for t in full if t not in present][:3]
-            raise ValueError(
-                f"block {block!r}: dose grid is incomplete ({len(grid)} of {expected} dose "
-                f"combinations present; missing e.g. {absent}); synergy needs a full grid"
-            )
-        for k, lv in zip(keys, levels, strict=True):
-            if lv[0] != 0:
-                raise ValueError(f"block {block!r}: no zero dose in {k!r}, so the single-drug responses are missing")
-            if len(lv) < 2:
-                raise ValueError(f"block {block!r}: {k!r} has only the zero dose")
-    return out
-
-
-def _dose_keys(sub: pd.DataFrame) -> tuple[str, ...]:
-    if "conc_3" in sub and (sub["conc_3"] > 0).any():
-        return ("conc_row", "conc_col", "conc_3")
-    return ("conc_row", "conc_col")
-
-
-def _mean_surface(sub: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
-    """Mean response over replicates, indexed by the dose tuple (sorted)."""
-    return sub.groupby(list(keys))["response"].mean().sort_index()
-
-
 def _single(surface: pd.Series, keys: tuple[str, ...], i: int) -> pd.Series:
     """Response to drug ``i`` alone, indexed by its dose (dose 0 included)."""
     idx = surface.index.to_frame(index=False)
@@ -190,8 +113,6 @@ def synergy(
         else:
             if len(keys) != 2:
                 raise ValueError(f"block {block!r}: {method} is implemented for two-drug blocks only")
-            from ._synergy_curves import reference_surface
-
             fits = None if curve_fits is None else curve_fits.get(block)
             ref, fitted = reference_surface(surface, method, fits=fits)
         frame = surface.index.to_frame(index=False)
