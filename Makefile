@@ -97,6 +97,7 @@ test: $(STAMP) chromium
 course: $(STAMP)
 	$(MAKE) book
 	$(PY) tools/course.py pack --out _build/course
+	$(PYTEST) -m book tests/book/test_course_html.py -k student
 
 # Chapters over a parameter grid on Dask (a LocalCluster, or DASK_SCHEDULER_ADDRESS), resumable:
 # make sweep SWEEP=sweeps/principles_holdout.yaml [WORKERS=2]  -> _build/sweeps/<name>/

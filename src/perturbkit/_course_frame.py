@@ -125,7 +125,7 @@ def _start(chapter: str, entry: dict[str, Any], chapters: dict[str, Any]) -> tup
     rows = [
         ("Prerequisites", "<ul>" + "".join(f"<li>{i}</li>" for i in prereq_items) + "</ul>"),
         ("Learner time", time_html),
-        ("Goals", "the <em>learning goals</em> listed below"),
+        ("Goals", "the <em>learning goals</em> listed above"),
         ("Exercises", f"<ol>{ex}</ol>Solutions are folded under each exercise; the student edition omits them."),
         ("Quizzes", f"<ol>{qz}</ol>"),
         ("Takeaways", '<a href="#key-takeaways">Key takeaways</a> at the end of the chapter'),
