@@ -308,5 +308,16 @@ def test_course_pack_without_html(tmp_path: Path) -> None:
         dataset, name = rel.split("/", 1)
         assert course.sha256(out / "data" / rel) == digest == manifest(dataset).file(name).sha256
     assert {"kang2018_ifnb_muscat", "papalexi2021_eccite_sceptredata", "drc_classic_doseresponse"} <= set(summary["datasets"])
+    # a student notebook opens with the registered kernel: its first cells run from the pack
+    # (the course frame finds student/course.yaml)
+    from nbclient import NotebookClient
+
+    student = nbformat.read(out / "student" / "principles.ipynb", as_version=4)
+    first = next(i for i, c in enumerate(student.cells) if "course_frame" in c.source)
+    student.cells = student.cells[: first + 1]
+    NotebookClient(student, timeout=120, kernel_name="perturbkit",
+                   resources={"metadata": {"path": str(out / "student")}}).execute()
+    shown = student.cells[first].outputs[0]["data"]["text/html"]
+    assert "Course frame: Principles" in shown and "principles-ex-donor" in shown
     lock = (out / "requirements.lock.txt").read_text()
     assert "numpy==" in lock and "sphinx-exercise==" in lock.lower().replace("_", "-")
