@@ -310,10 +310,15 @@ def page(root: Path = ROOT) -> str:
                      f"{measured}; budget {e['compute']} |")
     for sid, syl in table.get("syllabi", {}).items():
         lines += ["", f"({sid})=", f"## {syl['title']}", "", syl.get("intro", "").strip(), "",
-                  "| session | time | chapters and sections | exercises | quizzes |", "|---|---|---|---|---|"]
+                  "| session | learner time | chapters and sections | exercises | quizzes | compute on 2 cores |",
+                  "|---|---|---|---|---|---|"]
         for s in syl["sessions"]:
+            ch = s["chapter"]
+            st = status.get(ch)
+            compute = (f"{st['runtime_s']:.0f} s measured ({st['mode']}); " if st else "") + chapters[ch]["compute"]
             lines.append(f"| {s['name']} | {_fmt_min(s['minutes'])} | {s['content']} | "
-                         f"{'<br>'.join(s.get('exercises', [])) or '-'} | {'<br>'.join(s.get('quizzes', [])) or '-'} |")
+                         f"{'<br>'.join(s.get('exercises', [])) or '-'} | {'<br>'.join(s.get('quizzes', [])) or '-'} | "
+                         f"{compute} |")
     lines += ["", table.get("outro", "").strip(), ""]
     return "\n".join(lines)
 
@@ -326,6 +331,8 @@ def check_syllabi(root: Path = ROOT) -> list[str]:
     problems = []
     for sid, syl in table.get("syllabi", {}).items():
         for s in syl["sessions"]:
+            if s.get("chapter") not in table["chapters"]:
+                problems.append(f"syllabus {sid}, {s['name']}: 'chapter' must name a chapter, got {s.get('chapter')!r}")
             problems += [f"syllabus {sid}, {s['name']}: unknown exercise {x!r}" for x in s.get("exercises", []) if x not in ex]
             problems += [f"syllabus {sid}, {s['name']}: unknown quiz {x!r}" for x in s.get("quizzes", []) if x not in qz]
     return problems
