@@ -8,7 +8,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 KERNEL := perturbkit
-CHAPTERS := principles screens dose_response spatial applications
+# The chapters, in book order, from _toc.yml (tools/chapters.py is the one registry)
+CHAPTERS := $(shell $(PYTHON) tools/chapters.py)
 EXEC := _executed
 MODE ?= full
 PARAMS ?=

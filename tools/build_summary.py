@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["principles", "screens", "dose_response", "spatial", "applications"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chapters import CHAPTERS  # noqa: E402  (a sibling script, not a package)
 
 
 def summary(status_dir: Path) -> str:
@@ -27,7 +29,7 @@ def summary(status_dir: Path) -> str:
     ]
     details = []
     found = sorted(p.stem for p in status_dir.glob("*.json"))
-    for chapter in CHAPTERS + [c for c in found if c not in CHAPTERS]:
+    for chapter in list(CHAPTERS) + [c for c in found if c not in CHAPTERS]:
         path = status_dir / f"{chapter}.json"
         if not path.exists():
             lines.append(f"| {chapter} | not run | | | | |")

@@ -36,7 +36,10 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["principles", "screens", "dose_response", "spatial", "applications"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chapters import CHAPTERS as _CHAPTERS  # noqa: E402  (a sibling script, not a package)
+
+CHAPTERS = list(_CHAPTERS)
 KERNEL = "perturbkit"
 
 _FENCE = r"^(?P<f>`{3,}|:{3,})\{%s\}(?P<arg>[^\n]*)\n(?P<body>.*?)^(?P=f)[ \t]*$"

@@ -31,7 +31,9 @@ FIELDS = ("name", "slug", "category", "idea", "reference", "section")
 STATUSES = ("real", "simulation", "sketch")
 STATUS_TEXT = {"real": "public data", "simulation": "simulation", "sketch": "sketch"}
 EXTRA = "Also in this book"  # category of tools beyond the review's Table 1
-SECTIONS = ("principles", "screens", "dose_response", "spatial", "applications")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chapters import CHAPTERS as SECTIONS  # noqa: E402  (a sibling script; one chapter list, from _toc.yml)
+
 LABEL = re.compile(r"^\(method-([A-Za-z0-9_.+-]+)\)=\s*$", re.MULTILINE)
 BIB_KEY = re.compile(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", re.MULTILINE)
 # This page cites every reference the chapters cite; prefixing its keys keeps sphinxcontrib-bibtex

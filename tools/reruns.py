@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import chapter_params  # noqa: E402  (a sibling script, not a package)
+from chapters import CHAPTERS  # noqa: E402
 
-CHAPTERS = ("principles", "screens", "dose_response", "spatial", "applications")
 SEEDS = (0, 1, 2)
 # Alternative values of categorical parameters that run on the mirrored data (no internet).
 ALTERNATIVES: dict[str, list[dict[str, str]]] = {

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KERNEL = os.environ.get("PERTURBKIT_KERNEL", "perturbkit")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import chapter_params  # noqa: E402  (a sibling script, not a package)
+from chapters import CHAPTERS  # noqa: E402  (the chapter registry, read from _toc.yml)
 
 
 def _datasets(log: Path) -> list[dict[str, str]]:
@@ -56,7 +57,7 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT, o
         executed = status_dir = work = Path(out_dir)
     source = root / "book" / f"{chapter}.md"
     if not source.exists():
-        print(f"no chapter source {source}", file=sys.stderr)
+        print(f"no chapter source {source}; the book's chapters (_toc.yml): {' '.join(CHAPTERS)}", file=sys.stderr)
         return 2
     if mode == "smoke":
         params = {"smoke": True, **params}
@@ -127,7 +128,7 @@ def run(chapter: str, mode: str, params: dict[str, object], root: Path = ROOT, o
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapter")
+    parser.add_argument("chapter", help=f"chapter id: {', '.join(CHAPTERS)}")
     parser.add_argument("--mode", choices=["smoke", "full"], default="full")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     parser.add_argument("--out", type=Path, default=None,

@@ -11,10 +11,9 @@ import pytest
 from papermill.translators import PythonTranslator
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTERS = ("principles", "screens", "dose_response", "spatial", "applications")
-
 sys.path.insert(0, str(ROOT / "tools"))
 import chapter_params as cp  # noqa: E402  (a script beside run_chapter.py, not a package)
+from chapters import CHAPTERS  # noqa: E402
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
