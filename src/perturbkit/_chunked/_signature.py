@@ -65,7 +65,7 @@ def signature(
     *,
     name: str,
 ) -> object:
-    """``lognorm(counts) - neighbour_avg @ lognorm(counts)`` as float32, never holding either whole.
+    """``lognorm(counts) - log1p(neighbour_avg @ expm1(lognorm(counts)))`` as float32, never holding either whole.
 
     ``neighbour_avg`` (cells x cells, CSR) holds ``1/k`` at each cell's ``k`` control neighbours,
     in the order the in-memory path sums them.
@@ -78,13 +78,14 @@ def signature(
     pos[used] = np.arange(used.size)
     for start, stop, y in _blocks(counts, name, bounds):
         rows = np.flatnonzero(pos[start:stop] >= 0)
-        y_used[pos[start + rows]] = y[rows]
+        # kept on the count scale: Seurat's PerturbDiff averages there, then logs
+        y_used[pos[start + rows]] = np.expm1(y[rows])
     compact = sparse.csr_matrix(
         (neighbour_avg.data, pos[neighbour_avg.indices], neighbour_avg.indptr), shape=(counts.shape[0], used.size)
     )
 
     def one(block: np.ndarray | sparse.csr_matrix, start: int, stop: int) -> np.ndarray:
-        return (lognorm_block(block) - compact[start:stop] @ y_used).astype(np.float32)
+        return (lognorm_block(block) - np.log1p(compact[start:stop] @ y_used)).astype(np.float32)
 
     if is_lazy(counts):
         return _lazy_signature(counts, one)

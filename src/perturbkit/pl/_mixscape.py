@@ -56,10 +56,8 @@ def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = MIXSCAPE, nco
     require_obs(adata, obs_key(key, "class"), obs_key(key, "score"), producer=producer)
     params = res["params"]
     summary = res["summary"]
-    sig = np.asarray(adata.layers[params["signature_key"]], dtype=float)
     labels = adata.obs[params["groupby"]].astype(str).to_numpy()
     cls = adata.obs[obs_key(key, "class")].astype(str).to_numpy()
-    is_ctrl = labels == str(params["control"])
     n = len(targets)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, min(ncols, n), figsize=(3.6 * min(ncols, n), 2.8 * nrows), squeeze=False)
@@ -69,12 +67,10 @@ def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = MIXSCAPE, nco
         row = summary.loc[t]
         cells = labels == t
         score = adata.obs[obs_key(key, "score")].to_numpy()
-        genes = [g for g in str(row["de_genes"]).split(";") if g]
-        if row["n_ko"] > 0 and genes:
-            idx = adata.var_names.get_indexer(genes)
+        scored = res.get("control_scores")
+        if row["n_ko"] > 0 and scored is not None and t in scored:
             ko = cls == f"{t} KO"
-            direction = sig[ko][:, idx].mean(0) - sig[is_ctrl][:, idx].mean(0)
-            ctrl_score = sig[is_ctrl][:, idx] @ direction / float(direction @ direction)
+            ctrl_score = np.asarray(scored[t], dtype=float)
             bins = np.linspace(np.nanpercentile(np.r_[ctrl_score, score[cells]], 0.5),
                                np.nanpercentile(np.r_[ctrl_score, score[cells]], 99.5), 40)
             ax.hist(ctrl_score, bins=bins, density=True, alpha=0.5, color="0.5", label="control")

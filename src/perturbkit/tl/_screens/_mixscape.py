@@ -57,9 +57,12 @@ def perturbation_signature(
     Expression is log-normalised (counts per 10k, ``log1p``); cells are embedded with PCA
     on standardised genes; for every cell the ``n_neighbors`` nearest control cells *of the
     same* ``split_by`` level (replicate) are found in that space and their mean expression
-    is subtracted. What remains is the part of the cell's state that its neighbours
-    without a perturbation do not share: replicate shifts, cell cycle and other
-    confounders largely cancel, the perturbation's effect stays.
+    is subtracted (averaged as ``log1p`` of the mean of ``expm1``, as Seurat's
+    ``CalcPerturbSig``; Seurat stores neighbours minus cell, the opposite sign, which
+    leaves every Mixscape score unchanged). What remains is the part of the cell's state
+    that its neighbours without a perturbation do not share: replicate shifts, cell cycle
+    and other confounders largely cancel, the perturbation's effect stays. Unlike Seurat's
+    ``ScaleData``, the standardised genes are not clipped at 10 before the PCA.
 
     Run first: :func:`perturbkit.tl.assign_guides` (or any ``obs[groupby]`` labels).
 
@@ -74,7 +77,8 @@ def perturbation_signature(
     n_neighbors
         Control neighbours per cell (capped at the controls available in the split).
     n_pcs
-        Principal components of the embedding.
+        Principal components of the embedding (Seurat's ``ndims``; its Mixscape vignette
+        uses 40).
     layer
         Raw counts (``None``: ``X``).
     key_added
@@ -155,7 +159,8 @@ def perturbation_signature(
             avg = sparse.csr_matrix(
                 (np.full(idx.size, 1.0 / k), idx.ravel(), np.arange(0, idx.size + 1, k)), shape=(cells.size, ctrl.size)
             )
-            sig[cells] = (y[cells] - avg @ y[ctrl]).astype(np.float32)
+            # Seurat's PerturbDiff averages the neighbours on the count scale, then logs
+            sig[cells] = (y[cells] - np.log1p(avg @ np.expm1(y[ctrl]))).astype(np.float32)
     out = adata.copy() if copy else adata
     out.layers[key_added] = sig
     out.uns[key_added] = {"params": {"groupby": groupby, "control": control, "split_by": split_by,
@@ -163,29 +168,50 @@ def perturbation_signature(
     return out if copy else None
 
 
-def _fit_ko(score_t: np.ndarray, mu0: float, sd0: float, max_iter: int = 100) -> tuple[np.ndarray, float, float, float]:
-    """Two-component normal mixture on the target cells' scores, control component fixed."""
-    mu1, sd1 = score_t.mean(), score_t.std() + 1e-9
-    if abs(mu1 - mu0) < 1e-9:
-        mu1 = mu0 + sd0
-    w = 0.5
-    post = np.full(score_t.size, 0.5)
-    for _ in range(max_iter):
-        l1 = w * stats.norm.pdf(score_t, mu1, sd1)
-        l0 = (1 - w) * stats.norm.pdf(score_t, mu0, sd0)
-        new = l1 / np.maximum(l1 + l0, 1e-300)
-        tot = new.sum()
-        if tot < 1e-6:
-            post = new
+def _candidates(mean_t: np.ndarray, mean_c: np.ndarray, pct_t: np.ndarray, pct_c: np.ndarray, *,
+                logfc_threshold: float, min_pct: float) -> np.ndarray:
+    """Genes Seurat's ``FindMarkers`` tests: detected in ``min_pct`` of either group (shares
+    rounded to 3 digits) and ``|log2 FC| >= logfc_threshold``, the fold change taken as log2 of
+    the mean of ``expm1`` + 1 (the LogNormalize convention)."""
+    fc = np.log2(mean_t + 1) - np.log2(mean_c + 1)
+    alpha = np.maximum(np.round(pct_t, 3), np.round(pct_c, 3))
+    return np.flatnonzero((alpha >= min_pct) & (np.abs(fc) >= logfc_threshold))
+
+
+def _wilcoxon_keep(y_t: np.ndarray, y_c: np.ndarray, n_genes: int, pval_cutoff: float) -> np.ndarray:
+    """Two-sided Wilcoxon rank-sum (normal approximation with continuity and tie correction, as
+    R's ``wilcox.test`` on tied data), Bonferroni over all ``n_genes``: which columns pass."""
+    if y_t.shape[1] == 0:
+        return np.zeros(0, dtype=bool)
+    p = stats.mannwhitneyu(y_t, y_c, alternative="two-sided", use_continuity=True, method="asymptotic",
+                           axis=0).pvalue
+    return np.minimum(np.nan_to_num(p, nan=1.0) * n_genes, 1.0) < pval_cutoff
+
+
+def _fit_ko(x: np.ndarray, mu0: float, sd0: float, mu1: float, sd1: float,
+            maxit: int = 5000, epsilon: float = 1e-8) -> tuple[float, float]:
+    """Two-component normal mixture on all scores, component 0 fixed (``mixtools::normalmixEM``
+    with ``mean.constr``/``sd.constr``): EM on the weight and the free component's mean and sd."""
+    lam = 0.5
+    sd1 = max(sd1, 1e-9)
+    dens0 = stats.norm.pdf(x, mu0, sd0)
+    old = -np.inf
+    for _ in range(maxit):
+        l0 = (1 - lam) * dens0
+        l1 = lam * stats.norm.pdf(x, mu1, sd1)
+        tot = np.maximum(l0 + l1, 1e-300)
+        loglik = float(np.log(tot).sum())
+        w = l1 / tot
+        sw = w.sum()
+        if sw < 1e-9:
             break
-        w = float(np.clip(tot / score_t.size, 1e-3, 1 - 1e-3))
-        mu1 = float((new * score_t).sum() / tot)
-        sd1 = float(np.sqrt((new * (score_t - mu1) ** 2).sum() / tot)) + 1e-9
-        if np.max(np.abs(new - post)) < 1e-6:
-            post = new
+        lam = float(sw / x.size)
+        mu1 = float((w * x).sum() / sw)
+        sd1 = max(float(np.sqrt((w * (x - mu1) ** 2).sum() / sw)), 1e-9)
+        if abs(loglik - old) < epsilon:
             break
-        post = new
-    return post, w, mu1, sd1
+        old = loglik
+    return mu1, sd1
 
 
 def mixscape(
@@ -194,48 +220,59 @@ def mixscape(
     groupby: str = "perturbation",
     control: str = "control",
     signature_key: str = PERTURBATION_SIGNATURE,
+    layer: str | None = "counts",
     min_de_genes: int = 5,
-    de_pvalue: float = 1e-3,
-    min_detected: float = 0.1,
-    posterior_threshold: float = 0.5,
-    max_iter: int = 10,
+    min_cells: int = 5,
+    logfc_threshold: float = 0.25,
+    min_pct: float = 0.1,
+    pval_cutoff: float = 0.05,
+    iter_num: int = 10,
     key_added: str = MIXSCAPE,
     copy: bool = False,
 ) -> AnnData | None:
     """Classify each targeted cell as knockout (KO) or not perturbed (NP), per target.
 
-    For each target: genes that differ between the target's cells and the controls in
-    the perturbation signature (Welch t, ``p < de_pvalue``, detected in at least
-    ``min_detected`` of those cells) define a direction, the mean signature of the target
-    cells minus that of the controls. Every cell is projected on it; the controls'
-    projections are a fixed normal component, and a second normal component is fitted to
-    the target cells (EM). Cells with KO posterior >= ``posterior_threshold`` and a score
-    above the control mean are KO; the
-    direction is re-estimated from the KO cells and the fit repeated until the labels
-    settle. A target with fewer than ``min_de_genes`` genes is all NP: no detectable effect.
+    Follows Seurat's ``RunMixscape`` (``slot="scale.data"``, the vignette's setting). For
+    each target:
+
+    1. *DE genes*: Wilcoxon rank-sum test of the target's cells against all control
+       cells on log-normalised expression (``layers[layer]``, not the signature), genes
+       detected in at least ``min_pct`` of either group with ``|log2 FC| >=
+       logfc_threshold``, Bonferroni over all genes, ``padj < pval_cutoff``. Fewer than
+       ``min_de_genes``: all the target's cells are NP (no detectable effect).
+    2. *Score*: the signature of those genes, centred and scaled per gene over the
+       target's and the control cells (values above 10 clipped, as ``ScaleData``); the
+       direction is the mean of the cells currently called KO (at first all the target's
+       cells) minus the controls' mean; each cell's score is its projection on the
+       direction divided by the direction's squared length (the cells that defined the
+       direction then average 1 above the controls).
+    3. *Mixture*: a two-component normal mixture is fitted to the scores of target *and*
+       control cells, the first component fixed at the controls' mean and sd; a target
+       cell is KO when its likelihood ratio favours the second component (posterior > 0.5
+       with equal weights). Fewer than ``min_cells`` KO cells: all NP. Steps 2-3 repeat
+       until the labels settle or ``iter_num`` rounds have run.
 
     Run first: :func:`perturbation_signature`.
 
     Parameters
     ----------
     adata
-        Screen with ``layers[signature_key]`` and ``obs[groupby]``.
+        Screen with ``layers[signature_key]``, raw counts in ``layers[layer]`` and
+        ``obs[groupby]``.
     groupby, control
         Label column and control label. Labels ``"multiple"`` and ``"unassigned"`` are
         left out (class ``NA``).
     signature_key
         Layer written by :func:`perturbation_signature`.
-    min_de_genes, de_pvalue, min_detected
-        Selection of the genes that carry a target's effect.
-    posterior_threshold
-        KO posterior above which a cell is KO.
-
-    A lazy signature (from :func:`perturbation_signature` on :func:`perturbkit.data.read_lazy`
-    data) or one over 2**26 entries is read in blocks of cells: the per-gene Welch tests come
-    from per-group moments, then only each target's cells on its DE genes are gathered for the
-    EM; the classes and scores are the in-memory ones. Cost: linear in cells.
-    max_iter
-        Rounds of re-estimating the direction.
+    layer
+        Raw counts for the DE test (``None``: ``X``).
+    min_de_genes, min_cells
+        Seurat's ``min.de.genes`` and ``min.cells`` (both 5).
+    logfc_threshold, min_pct, pval_cutoff
+        Seurat's ``logfc.threshold`` (0.25, log2 units), ``min.pct`` (0.1) and the
+        Bonferroni cut-off of ``TopDEGenesMixscape`` (0.05).
+    iter_num
+        Seurat's ``iter.num``: rounds of re-estimating the direction.
     key_added
         Prefix of the ``obs`` columns and the ``uns`` key.
     copy
@@ -250,27 +287,35 @@ def mixscape(
     ``obs[f"{key_added}_class_global"]``
         ``"KO"``, ``"NP"``, ``control`` or ``"NA"`` (categorical).
     ``obs[f"{key_added}_posterior"]``
-        KO posterior (float; 0 for controls and NA cells).
+        KO posterior of the last round (float; 0 for controls, NA cells and targets
+        without DE genes).
     ``obs[f"{key_added}_score"]``
-        projection on the target's direction (float; controls: on their own
-        target-free scale, NaN for NA).
+        score of the last round (float; controls 0, NaN for NA cells and for targets
+        without DE genes).
     ``uns[key_added]``
-        ``{"params": ..., "summary": DataFrame}``: per target ``n_cells``, ``n_de_genes``,
-        ``n_ko``, ``ko_fraction``, ``ko_mean``, ``control_mean``, ``control_sd``
-        (score scale), ``separation`` ((KO mean - control mean) / control sd: below ~2
-        the two populations overlap and the KO fraction is unreliable), ``de_genes``
-        (";"-joined, at most 50).
+        ``{"params": ..., "summary": DataFrame, "control_scores": DataFrame}``. The
+        summary has per target ``n_cells``, ``n_de_genes``, ``n_ko``, ``ko_fraction``,
+        ``ko_mean``, ``control_mean``, ``control_sd`` (score scale), ``separation`` ((KO
+        mean - control mean) / control sd: below ~2 the two populations overlap and the
+        KO fraction is unreliable), ``n_iterations`` and ``de_genes`` (";"-joined, at
+        most 50). ``control_scores``: control cells x classified targets, each control
+        cell's score on that target's final direction (for :func:`perturbkit.pl.mixscape`).
 
     Raises
     ------
     KeyError
-        ``layers[signature_key]`` missing (run :func:`perturbation_signature`).
+        ``layers[signature_key]`` or ``layers[layer]`` missing.
     ValueError
         No control cells.
 
+    A lazy signature or counts layer (:func:`perturbkit.data.read_lazy`), or one over 2**26
+    entries, is read in blocks of cells: group means and detection for the DE step, then
+    each target's cells on its candidate and DE genes are gathered; the numbers are the
+    in-memory ones. Cost: linear in cells.
+
     References
     ----------
-    Papalexi et al. 2021 :cite:`papalexi2021`.
+    Papalexi et al. 2021 :cite:`papalexi2021`; Seurat's ``RunMixscape``.
 
     Examples
     --------
@@ -286,84 +331,99 @@ def mixscape(
     check_group(adata, groupby, control, role="control label")
     if signature_key not in adata.layers:
         raise KeyError(f"adata.layers has no {signature_key!r}; run pk.tl.perturbation_signature(adata) first")
+    if layer is not None and layer not in adata.layers:
+        raise KeyError(f"adata.layers has no {layer!r}; available: {list(adata.layers)}")
+    counts = adata.layers[layer] if layer is not None else adata.X
     sig_layer = adata.layers[signature_key]
     labels = adata.obs[groupby].astype(str).to_numpy()
     is_ctrl = labels == str(control)
-    counts = adata.layers["counts"] if "counts" in adata.layers else adata.X
-    targets = [t for t in pd.unique(labels) if t not in (str(control), "multiple", "unassigned")]
-    chunked = wants_chunks(sig_layer)
-    if chunked:  # lazy or large: per-gene tests from group moments, block by block
-        tests = _mix_chunks.welch_tests(sig_layer, counts, labels, sorted(targets), str(control))
+    ctrl = np.flatnonzero(is_ctrl)
+    targets = sorted(t for t in pd.unique(labels) if t not in (str(control), "multiple", "unassigned"))
+    chunked = wants_chunks(sig_layer) or wants_chunks(counts)
+    # step 1, DE genes on log-normalised expression: group moments, then ranks on the candidates
+    if chunked:  # lazy or large: moments and the gathered candidates block by block
+        mean_expm1, pct = _mix_chunks.expression_moments(counts, labels, [*targets, str(control)])
     else:
+        y = _lognorm(adata, layer)
         sig = np.asarray(sig_layer, dtype=float)
-        detected = (counts > 0) if sparse.issparse(counts) else sparse.csr_matrix(np.asarray(counts) > 0)
-        ctrl_sig = sig[is_ctrl]
-    cls = np.where(is_ctrl, str(control), "NA").astype(object)
-    glob = cls.copy()
-    post_all = np.zeros(adata.n_obs)
-    score_all = np.full(adata.n_obs, np.nan)
-    rows = []
-    de_by_target: dict[str, np.ndarray] = {}
-    for t in sorted(targets):
-        n1 = int((labels == t).sum())
-        if n1 >= 3 and chunked:
-            p, det = tests[t]
-        elif n1 >= 3:
-            cells = np.flatnonzero(labels == t)
-            _, p = stats.ttest_ind(sig[cells], ctrl_sig, equal_var=False)
-            det = np.asarray(detected[cells].mean(0)).ravel()
-        if n1 >= 3:
-            de = np.flatnonzero((np.nan_to_num(p, nan=1.0) < de_pvalue) & (det >= min_detected))
+        mean_expm1 = np.array([np.expm1(y[labels == g]).mean(0) for g in [*targets, str(control)]])
+        pct = np.array([(y[labels == g] > 0).mean(0) for g in [*targets, str(control)]])
+    n_cells = {t: int((labels == t).sum()) for t in targets}
+    cand = {t: _candidates(mean_expm1[i], mean_expm1[-1], pct[i], pct[-1], logfc_threshold=logfc_threshold,
+                           min_pct=min_pct) for i, t in enumerate(targets) if n_cells[t] >= 3}
+    if chunked:
+        y_t, y_c, union = _mix_chunks.gather(counts, labels, cand, str(control), transform=_sig_chunks.lognorm_block)
+        column = {g: i for i, g in enumerate(union)}
+    de_by_target = {}
+    for t in targets:
+        c = cand.get(t, np.array([], dtype=int))
+        if chunked:
+            keep = _wilcoxon_keep(y_t[t], y_c[:, [column[g] for g in c]], adata.n_vars, pval_cutoff)
         else:
-            de = np.array([], dtype=int)
-        de_by_target[t] = de
-    # what the EM reads: each target's cells on its DE genes, the controls on the same genes
+            keep = _wilcoxon_keep(y[labels == t][:, c], y[ctrl][:, c], adata.n_vars, pval_cutoff)
+        de_by_target[t] = c[keep]
+    # steps 2-3 read each target's cells and the controls on its DE genes of the signature
     kept = {t: de for t, de in de_by_target.items() if de.size >= min_de_genes}
     if chunked:
         st_de, ctrl_union, union = _mix_chunks.gather(sig_layer, labels, kept, str(control))
         column = {g: i for i, g in enumerate(union)}
+    cls = np.where(is_ctrl, str(control), "NA").astype(object)
+    glob = cls.copy()
+    post_all = np.zeros(adata.n_obs)
+    score_all = np.full(adata.n_obs, np.nan)
+    control_scores = {}
+    rows = []
     for t in sorted(targets):
         cells = np.flatnonzero(labels == t)
         n1 = cells.size
-        de = de_by_target[t]
         row = {"target": t, "n_cells": int(n1), "n_de_genes": 0, "n_ko": 0, "ko_fraction": 0.0,
                "ko_mean": np.nan, "control_mean": np.nan, "control_sd": np.nan, "separation": np.nan,
-               "de_genes": ""}
+               "n_iterations": 0, "de_genes": ""}
+        de = de_by_target[t]
         row["n_de_genes"] = int(de.size)
         row["de_genes"] = ";".join(adata.var_names[de][:50])
+        cls[cells], glob[cells] = f"{t} NP", "NP"
         if de.size < min_de_genes:
-            cls[cells], glob[cells] = f"{t} NP", "NP"
             rows.append(row)
             continue
+        # ScaleData over the target's and the control cells: centre, scale (sd, n - 1), clip at 10
         if chunked:
-            st, ctrl_de = st_de[t], ctrl_union[:, [column[g] for g in de]]
+            dat = np.vstack([st_de[t], ctrl_union[:, [column[g] for g in de]]])
         else:
-            st, ctrl_de = sig[cells][:, de], ctrl_sig[:, de]
+            dat = sig[np.r_[cells, ctrl]][:, de]
+        sd = dat.std(0, ddof=1)
+        dat = np.minimum((dat - dat.mean(0)) / np.where(sd > 0, sd, 1.0), 10.0)
+        d_t, d_c = dat[:n1], dat[n1:]
         ko = np.ones(n1, dtype=bool)
-        for _ in range(max_iter):
-            direction = st[ko].mean(0) - ctrl_de.mean(0)
+        for it in range(iter_num):
+            direction = d_t[ko].mean(0) - d_c.mean(0)
             norm2 = float(direction @ direction)
             if norm2 <= 0:
+                ko[:] = False
                 break
-            s_t = st @ direction / norm2
-            s_c = ctrl_de @ direction / norm2
-            mu0, sd0 = float(s_c.mean()), float(s_c.std() + 1e-9)
-            post, _, mu1, _ = _fit_ko(s_t, mu0, sd0)
-            # one-sided: a knockout moves a cell along the direction, never against it
-            new = (post >= posterior_threshold) & (s_t > mu0)
-            if mu1 <= mu0:  # the fitted component is not shifted towards the effect
-                new[:] = False
-            if np.array_equal(new, ko) or not new.any():
-                ko = new
+            s_t, s_c = d_t @ direction / norm2, d_c @ direction / norm2
+            mu0, sd0 = float(s_c.mean()), float(s_c.std(ddof=1))
+            mu1, sd1 = _fit_ko(np.r_[s_c, s_t], mu0, sd0, float(s_t[ko].mean()), float(s_t[ko].std(ddof=1)))
+            l0, l1 = stats.norm.pdf(s_t, mu0, sd0), stats.norm.pdf(s_t, mu1, sd1)
+            post = l1 / np.maximum(l0 + l1, 1e-300)
+            # Seurat leaves a cell's label unchanged at a posterior of exactly 0.5
+            new = np.where(post > 0.5, True, np.where(post < 0.5, False, ko))
+            row["n_iterations"] = it + 1
+            if new.sum() < min_cells:
+                ko = np.zeros(n1, dtype=bool)
+                break
+            if np.array_equal(new, ko):
                 break
             ko = new
         cls[cells] = np.where(ko, f"{t} KO", f"{t} NP")
         glob[cells] = np.where(ko, "KO", "NP")
+        # the score on the scale of the last round: controls' mean at 0
         post_all[cells] = post
-        score_all[cells] = s_t
+        score_all[cells] = s_t - mu0
+        control_scores[t] = s_c - mu0
         row.update({"n_ko": int(ko.sum()), "ko_fraction": float(ko.mean()),
-                    "ko_mean": float(s_t[ko].mean()) if ko.any() else np.nan,
-                    "control_mean": mu0, "control_sd": sd0,
+                    "ko_mean": float(s_t[ko].mean() - mu0) if ko.any() else np.nan,
+                    "control_mean": 0.0, "control_sd": sd0,
                     "separation": float((s_t[ko].mean() - mu0) / sd0) if ko.any() else np.nan})
         rows.append(row)
     score_all[is_ctrl] = 0.0
@@ -374,11 +434,12 @@ def mixscape(
     out.obs[obs_key(key_added, "score")] = score_all
     summary = pd.DataFrame(rows).set_index("target") if rows else pd.DataFrame(
         columns=["n_cells", "n_de_genes", "n_ko", "ko_fraction", "ko_mean", "control_mean", "control_sd",
-                 "separation", "de_genes"])
+                 "separation", "n_iterations", "de_genes"])
     out.uns[key_added] = {
-        "params": {"groupby": groupby, "control": control, "signature_key": signature_key,
-                   "min_de_genes": min_de_genes, "de_pvalue": de_pvalue, "min_detected": min_detected,
-                   "posterior_threshold": posterior_threshold},
+        "params": {"groupby": groupby, "control": control, "signature_key": signature_key, "layer": layer,
+                   "min_de_genes": min_de_genes, "min_cells": min_cells, "logfc_threshold": logfc_threshold,
+                   "min_pct": min_pct, "pval_cutoff": pval_cutoff, "iter_num": iter_num},
         "summary": summary,
+        "control_scores": pd.DataFrame(control_scores, index=adata.obs_names[ctrl]),
     }
     return out if copy else None
