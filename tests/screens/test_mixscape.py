@@ -99,3 +99,21 @@ def test_bad_input() -> None:
     b.obs.loc[(b.obs["replicate"] == "rep_1") & (b.obs["perturbation"] == "control"), "perturbation"] = "T0"
     with pytest.raises(ValueError, match="no control cells .* replicate='rep_1'"):
         pk.tl.perturbation_signature(b)
+
+
+def test_papalexi_matches_seurat() -> None:
+    """On the mirrored Papalexi screen, with the vignette's settings, the knockout fraction of
+    every target is Seurat 4.3's (benchmarks/results/mixscape.json, from benchmarks/mixscape.py)."""
+    a = pk.data.load("papalexi2021_eccite_sceptredata")
+    if pk.data.is_stand_in("papalexi2021_eccite_sceptredata"):
+        pytest.skip("Papalexi screen not in the mirror")
+    pk.tl.assign_guides(a, method="mixture", non_targeting=a.uns["non_targeting_label"])
+    a = a[~a.obs["perturbation"].isin(["multiple", "unassigned"]).to_numpy()].copy()
+    pk.tl.perturbation_signature(a, split_by="replicate", n_neighbors=20, n_pcs=40)
+    pk.tl.mixscape(a)
+    got = a.uns["mixscape"]["summary"]["ko_fraction"]
+    ref = pd.DataFrame(pk.book.benchmark("mixscape")["per_target"]).set_index("target")
+    assert ref.loc[got.index, "ko_fraction_perturbkit"].to_numpy() == pytest.approx(got.to_numpy(), abs=1e-4)
+    assert np.abs(got - ref.loc[got.index, "ko_fraction_seurat"]).max() < 0.03
+    assert set(got.index[got > 0]) == {"IFNGR1", "IFNGR2", "JAK2", "STAT1", "IRF1", "SMAD4"}
+    assert got["IRF1"] == pytest.approx(0.472, abs=0.002) and got["STAT1"] == pytest.approx(0.792, abs=0.002)
