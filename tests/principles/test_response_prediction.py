@@ -212,3 +212,49 @@ def test_cyclecdr_weights_matter_and_bad_input(shifted):
         pk.tl.predict_response(shifted, holdout="type2", method="cyclecdr", cycle_weigth=1.0)
     with pytest.raises(ValueError, match="holdout 'typeX'"):
         pk.tl.predict_response(shifted, holdout="typeX", method="cyclecdr", **kw)
+
+
+def test_genes_chosen_without_the_held_out_cells(shifted):
+    """Genes that vary only in the held-out perturbed cells are picked only by the leaky choice."""
+    from perturbkit.tl._predict._response_prediction import _select_genes, _Split
+
+    s = _Split(shifted, "type1", "perturbation", "control", "cell_type", None, None)
+    chosen = set(_select_genes(shifted, s.train_idx, n_genes=20))
+    leaky = shifted.copy()
+    leaky.X = leaky.X.toarray()
+    held = ((leaky.obs["cell_type"] == "type1") & (leaky.obs["perturbation"] == "stimulated")).to_numpy()
+    others = [i for i in np.argsort(leaky.X.var(0)) if leaky.var_names[i] not in chosen][:5]
+    leaky.X[np.ix_(held, others)] = np.random.default_rng(0).uniform(0, 8, size=(held.sum(), 5))
+    planted = set(leaky.var_names[others])
+    # the training-cell choice cannot see the planted change; the choice on all cells picks it up
+    assert set(_select_genes(leaky, s.train_idx, n_genes=20)) == chosen
+    assert len(planted & set(_select_genes(leaky, np.arange(leaky.n_obs), n_genes=20))) >= 4
+    kw = {"holdout": "type1", "methods": ["mean_shift"], "seeds": [0], "n_top": 10, "progress": False,
+          "n_genes": 20}
+    clean = pk.tl.response_benchmark(shifted, **kw)
+    assert clean.equals(pk.tl.response_benchmark(leaky, **kw))
+    assert not clean.equals(pk.tl.response_benchmark(leaky, genes_from="all", **kw))
+    assert (clean["n_genes"] == 20).all()
+
+
+def test_scored_on_equal_cell_numbers(shifted):
+    res = pk.tl.response_benchmark(shifted, holdout="type1", methods=["control_mean", "mean_shift"], seeds=[0, 1],
+                                   n_top=10, progress=False)
+    # 40 perturbed cells of type1 -> halves of 20; 40 held-out controls: 20 cells on each predicted side
+    assert (res["n_cells_scored"] == 20).all()
+    # unbiased E-distance: a random half of the truth sits near zero from the other half
+    ceiling = res[res["method"] == "noise_ceiling"]["edistance"]
+    base = res[res["method"] == "control_mean"]["edistance"]
+    assert (ceiling.abs() < 0.25 * base).all()
+    with pytest.raises(ValueError, match="genes_from"):
+        pk.tl.response_benchmark(shifted, holdout="type1", methods=["mean_shift"], seeds=[0], genes_from="held")
+
+
+def test_trvae_mmd_makes_first_decoder_layer_condition_invariant(shifted):
+    kw = {"holdout": "type1", "seed": 0, "progress": False, "n_epochs": 40, "hidden": 32, "batch_size": 64}
+    plain = pk.tl.predict_response(shifted, method="cvae", **kw).uns["prediction"]["layer_mmd"]
+    trvae = pk.tl.predict_response(shifted, method="trvae", **kw).uns["prediction"]["layer_mmd"]
+    # the penalty is what separates trVAE from a conditional VAE: it shrinks the layer's MMD
+    assert trvae < 0.5 * plain, (plain, trvae)
+    off = pk.tl.predict_response(shifted, method="trvae", mmd_weight=0.0, **kw).uns["prediction"]["layer_mmd"]
+    assert off == pytest.approx(plain)

@@ -34,6 +34,11 @@ def test_blocked_estat_equals_full_matrix(metric) -> None:
     got = blocks.estat_blocked(pts, member, 70, 50, metric=metric, row_block=17)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
     assert got[0] > 0.1  # the planted mean shift of 0.8 per dimension
+    # the unbiased (U-statistic) variant, pk.tl.edistance's default, blocks the same way
+    want_u = _estat(cdist(pts, pts, metric=metric), member, 70, 50, True)
+    got_u = blocks.estat_blocked(pts, member, 70, 50, metric=metric, row_block=17, unbiased=True)
+    np.testing.assert_allclose(got_u, want_u, rtol=0, atol=1e-10)
+    assert (got_u < got).all()
 
 
 def test_edistance_blocked_path_equals_in_memory(embedded, monkeypatch) -> None:

@@ -13,7 +13,8 @@ ROW_BLOCK = 1_024
 
 
 def estat_blocked(
-    pts: np.ndarray, member: np.ndarray, n_x: int, n_y: int, *, metric: str, row_block: int | None = None
+    pts: np.ndarray, member: np.ndarray, n_x: int, n_y: int, *, metric: str, row_block: int | None = None,
+    unbiased: bool = False,
 ) -> np.ndarray:
     """The E-statistic of each label column of ``member`` (n x P), as ``_estat(cdist(pts, pts), ...)``.
 
@@ -32,4 +33,6 @@ def estat_blocked(
     within_x = (member * dm).sum(0)
     between = ((1.0 - member) * dm).sum(0)
     within_y = total - 2.0 * between - within_x
-    return 2.0 * between / (n_x * n_y) - within_x / n_x**2 - within_y / n_y**2
+    # U-statistic (unbiased): within means over the n(n-1) pairs of distinct cells
+    dx, dy = (n_x * (n_x - 1), n_y * (n_y - 1)) if unbiased else (n_x**2, n_y**2)
+    return 2.0 * between / (n_x * n_y) - within_x / dx - within_y / dy

@@ -50,15 +50,38 @@ class _Trainer:
         return losses
 
 
+#: Bandwidths of trVAE's multi-scale Gaussian kernel (its ``mmd`` loss, theislab/trVAE).
+MMD_SCALES = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 5, 10, 15, 20, 25, 30, 35, 100, 1e3, 1e4, 1e5, 1e6)
+
+
+def mmd(torch, a, b):
+    """Squared maximum mean discrepancy between the rows of ``a`` and ``b`` (biased
+    estimator), with trVAE's sum of Gaussian kernels ``exp(-|u - v|^2 / (2 s))`` over
+    :data:`MMD_SCALES`."""
+    def k(u, v):
+        d2 = torch.cdist(u, v) ** 2
+        return sum(torch.exp(-d2 / (2.0 * s)) for s in MMD_SCALES)
+
+    return k(a, a).mean() + k(b, b).mean() - 2.0 * k(a, b).mean()
+
+
 def fit_vae(
     x: np.ndarray, cond: np.ndarray | None, *, latent_dim: int, hidden: int, n_epochs: int,
     batch_size: int, lr: float, beta: float, seed: int, progress: bool, desc: str,
+    mmd_weight: float = 0.0,
 ):
     """Train a Gaussian VAE on ``x`` (cells x genes); with ``cond`` (0/1 per cell) the encoder
-    and decoder both see the condition (a conditional VAE, the core of trVAE).
+    and decoder both see the condition (a conditional VAE). With ``mmd_weight > 0`` it is
+    trVAE: the first decoder layer's output (after its activation) is pushed to have the same
+    distribution in both conditions by a multi-scale-kernel MMD penalty computed in every
+    mini-batch between its condition-0 and condition-1 cells, so the condition can only act
+    through the decoder's later layers and a cell decoded with the other condition keeps
+    what is condition-independent about it.
 
-    Returns ``(encode, decode, losses)``: ``encode(x, cond) -> latent means``,
-    ``decode(z, cond) -> expression``.
+    Returns ``(encode, decode, losses, layer_mmd)``: ``encode(x, cond) -> latent means``,
+    ``decode(z, cond) -> expression``, per-epoch losses and ``layer_mmd(x, cond) -> float``,
+    the MMD between conditions of the first decoder layer on the given cells (None without
+    ``cond``).
     """
     torch = _torch()
     torch.manual_seed(seed)
@@ -76,11 +99,17 @@ def fit_vae(
         cb = None if ct is None else ct[idx]
         mu, logvar = enc(with_c(xb, cb)).chunk(2, dim=1)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        recon = dec(with_c(z, cb))
+        first = dec[:3](with_c(z, cb))  # trVAE's "y" layer: Linear, LayerNorm, ReLU
+        recon = dec[3:](first)
         rec = ((recon - xb) ** 2).sum(1).mean()
         kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
         warm = min(1.0, (epoch + 1) / max(1, n_epochs // 4))  # KL warm-up
-        return rec + beta * warm * kl
+        loss = rec + beta * warm * kl
+        if mmd_weight > 0 and cb is not None:
+            on = cb[:, 0] > 0.5
+            if 1 < int(on.sum()) < len(idx) - 1:  # both conditions in the batch
+                loss = loss + mmd_weight * mmd(torch, first[on], first[~on])
+        return loss
 
     losses = _Trainer(n_epochs=n_epochs, batch_size=batch_size, lr=lr, seed=seed, progress=progress,
                       desc=desc).run(list(enc.parameters()) + list(dec.parameters()), len(x), step)
@@ -99,7 +128,17 @@ def fit_vae(
             cc = None if c is None else torch.as_tensor(c, dtype=torch.float32)[:, None]
             return dec(with_c(zt, cc)).numpy()
 
-    return encode, decode, losses
+    def layer_mmd(a: np.ndarray, c: np.ndarray) -> float | None:
+        if cond is None:
+            return None
+        with torch.no_grad():
+            at = torch.as_tensor(a, dtype=torch.float32)
+            cc = torch.as_tensor(c, dtype=torch.float32)[:, None]
+            first = dec[:3](with_c(enc(with_c(at, cc)).chunk(2, dim=1)[0], cc))
+            on = cc[:, 0] > 0.5
+            return float(mmd(torch, first[on], first[~on]))
+
+    return encode, decode, losses, layer_mmd
 
 
 def fit_cpa(

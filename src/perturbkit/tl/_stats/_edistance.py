@@ -27,40 +27,67 @@ def _sums(d: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return within_x, between, within_y
 
 
-def _estat(d: np.ndarray, member: np.ndarray, n_x: int, n_y: int) -> np.ndarray:
+def _estat(d: np.ndarray, member: np.ndarray, n_x: int, n_y: int, unbiased: bool = False) -> np.ndarray:
     wx, b, wy = _sums(d, member)
-    return 2.0 * b / (n_x * n_y) - wx / n_x**2 - wy / n_y**2
+    # U-statistic: the within-set means skip the zero self-distances (n(n-1) pairs), as
+    # scPerturb's `sample_correct=True`; the V-statistic divides by n^2 and so shrinks the
+    # within terms by (n-1)/n, which inflates E by about (mean within distance) / n
+    dx, dy = (n_x * (n_x - 1), n_y * (n_y - 1)) if unbiased else (n_x**2, n_y**2)
+    return 2.0 * b / (n_x * n_y) - wx / dx - wy / dy
+
+
+def _check_sizes(n_x: int, n_y: int, unbiased: bool, what: str) -> None:
+    if min(n_x, n_y) < (2 if unbiased else 1):
+        raise ValueError(f"{what}: {n_x} and {n_y} cells; the energy distance needs at least "
+                         f"{2 if unbiased else 1} per set{' (unbiased=True)' if unbiased else ''}")
 
 
 def energy_distance(
-    x: np.ndarray, y: np.ndarray, *, metric: Literal["euclidean", "sqeuclidean"] = "euclidean"
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    metric: Literal["euclidean", "sqeuclidean"] = "euclidean",
+    unbiased: bool = True,
 ) -> float:
     """Energy distance between two point clouds (rows are cells).
 
-    ``E = 2 mean|x - y| - mean|x - x'| - mean|y - y'|`` with all pairs (V-statistic, so
-    ``E >= 0`` and ``E = 0`` for identical samples). With ``metric="euclidean"`` it is
-    Székely and Rizzo's energy distance, zero only when the two distributions are equal;
-    ``"sqeuclidean"`` (the squared form some implementations offer) reduces to ``2 * |mean(x) - mean(y)|^2``, a
-    distance between means only.
+    ``E = 2 mean|x - y| - mean|x - x'| - mean|y - y'|``. With ``unbiased=True`` (the
+    default, scPerturb's definition with ``sample_correct=True``) the within-set means run
+    over the ``n(n-1)`` pairs of distinct cells (U-statistic): unbiased for the population
+    value, so groups of different sizes can be ranked, but it can be slightly negative when
+    the distributions are equal. ``unbiased=False`` averages over all ``n^2`` pairs,
+    self-pairs included (V-statistic, as R's ``energy`` package): ``E >= 0`` and ``E = 0``
+    for identical samples, but biased upward by about ``mean|x - x'| / n_x + mean|y - y'| / n_y``,
+    which dominates for small groups. With ``metric="euclidean"`` it is Székely and Rizzo's
+    energy distance, zero only when the two distributions are equal; ``"sqeuclidean"``
+    (scPerturb's default) estimates ``2 |E x - E y|^2``, a distance between means only.
 
     Parameters
     ----------
     x, y
-        Arrays of shape ``(n_cells, n_dims)`` with the same number of columns.
+        Arrays of shape ``(n_cells, n_dims)`` with the same number of columns (at least two
+        rows each when ``unbiased``).
     metric
         ``"euclidean"`` or ``"sqeuclidean"``.
+    unbiased
+        U-statistic (True) or V-statistic (False) within-set means.
 
     Returns
     -------
     float
-        The energy distance (>= 0).
+        The energy distance.
+
+    References
+    ----------
+    Székely GJ, Rizzo ML (2013) Energy statistics. J Stat Plan Inference 143:1249-1272.
+    Peidli S et al. (2024) scPerturb. Nat Methods 21:531-540.
 
     Examples
     --------
     >>> import numpy as np, perturbkit as pk
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=(200, 2))
-    >>> round(pk.tl.energy_distance(x, x), 6)
+    >>> round(pk.tl.energy_distance(x, x, unbiased=False), 6)
     0.0
     >>> pk.tl.energy_distance(x, x + 1.0) > 0.5
     True
@@ -69,12 +96,11 @@ def energy_distance(
     y = check_finite(y, name="y")
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must be 2-D with the same number of columns, got {x.shape}, {y.shape}")
-    if len(x) == 0 or len(y) == 0:
-        raise ValueError("x and y need at least one row each")
-    dxy = cdist(x, y, metric=metric).mean()
-    dxx = cdist(x, x, metric=metric).mean()
-    dyy = cdist(y, y, metric=metric).mean()
-    return float(2.0 * dxy - dxx - dyy)
+    _check_sizes(len(x), len(y), unbiased, "x and y")
+    n_x, n_y = len(x), len(y)
+    sxx, syy = cdist(x, x, metric=metric).sum(), cdist(y, y, metric=metric).sum()
+    dx, dy = (n_x * (n_x - 1), n_y * (n_y - 1)) if unbiased else (n_x**2, n_y**2)
+    return float(2.0 * cdist(x, y, metric=metric).mean() - sxx / dx - syy / dy)
 
 
 def edistance(
@@ -89,6 +115,7 @@ def edistance(
     metric: Literal["euclidean", "sqeuclidean"] = "euclidean",
     n_perms: int = 1000,
     max_cells: int | None = None,
+    unbiased: bool = True,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Energy distance of each perturbation from control, per cell type, with an E-test.
@@ -123,6 +150,11 @@ def edistance(
         time quadratic in the cells of a group (every pair, times ``n_perms``); above 4,000
         pooled cells the distances are computed in blocks of rows (exact, same numbers), so
         memory stays linear in cells instead of the n x n matrix.
+    unbiased
+        U-statistic within-set means (default; scPerturb's ``sample_correct=True``), so that
+        groups of different sizes can be compared; ``False``: V-statistic (R ``energy``),
+        biased upward by about the mean within-group distance over the group size. See
+        :func:`energy_distance`. The E-test permutes labels with the same statistic.
     seed
         Seed of the permutations and subsampling.
 
@@ -165,6 +197,7 @@ def edistance(
             iy = rng.choice(iy, size=min(max_cells, len(iy)), replace=False)
         pts = emb[np.concatenate([ix, iy])]
         n_x, n_y = len(ix), len(iy)
+        _check_sizes(n_x, n_y, unbiased, f"{c.split or 'all cells'}, {c.perturbation!r} vs control")
         member = np.zeros((n_x + n_y, 1))
         member[:n_x] = 1.0
         perm = np.empty((n_x + n_y, n_perms))
@@ -172,12 +205,13 @@ def edistance(
             perm[:, j] = rng.permutation(member[:, 0])
         if n_x + n_y > _edist_chunks.BLOCK_ABOVE:
             # exact, from row blocks of the distance matrix: no n x n array in memory
-            both = _edist_chunks.estat_blocked(pts, np.hstack([member, perm]), n_x, n_y, metric=metric)
+            both = _edist_chunks.estat_blocked(pts, np.hstack([member, perm]), n_x, n_y, metric=metric,
+                                                unbiased=unbiased)
             stat, null = float(both[0]), both[1:]
         else:
             d = cdist(pts, pts, metric=metric)
-            stat = float(_estat(d, member, n_x, n_y)[0])
-            null = _estat(d, perm, n_x, n_y) if n_perms else np.empty(0)
+            stat = float(_estat(d, member, n_x, n_y, unbiased)[0])
+            null = _estat(d, perm, n_x, n_y, unbiased) if n_perms else np.empty(0)
         pval = np.nan
         if n_perms:
             pval = (1.0 + np.sum(null >= stat - 1e-12)) / (1.0 + n_perms)
