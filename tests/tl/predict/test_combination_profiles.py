@@ -12,7 +12,7 @@ from anndata import AnnData
 import perturbkit as pk
 from perturbkit.data._loaders._scperturb import read_scperturb
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "data"))
 
 from _scperturb_fake import TARGETS, fake_scperturb  # noqa: E402
 
