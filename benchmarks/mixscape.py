@@ -8,7 +8,7 @@ then exports the same cells and runs ``benchmarks/mixscape_seurat.R`` (Seurat 4.
 ``CalcPerturbSig`` + ``RunMixscape``; Debian ``r-base-core r-cran-seurat``). Writes the
 knockout fraction per target from both, the DE gene counts, the per-cell agreement and
 versions to ``benchmarks/results/mixscape.json``; the screens chapter reads that file.
-Without ``Rscript`` the Seurat columns are left out and the script says so.
+Without ``Rscript`` it prints perturbkit's fractions and leaves the committed result alone.
 
 Usage: python benchmarks/mixscape.py [--out PATH] [--keep DIR]
 """
@@ -69,7 +69,11 @@ def main() -> None:
         columns={"n_de_genes": "de_genes_perturbkit", "ko_fraction": "ko_fraction_perturbkit"})
     rscript = shutil.which("Rscript")
     if rscript is None:
-        print("Rscript not found: Seurat columns left out (apt-get install r-base-core r-cran-seurat)")
+        # the committed result (read by the chapter) keeps its Seurat columns: write nothing
+        print(table.round(3).to_string())
+        print("Rscript not found (apt-get install r-base-core r-cran-seurat): perturbkit only, "
+              f"{args.out} left unchanged")
+        return
     else:
         folder = args.keep or Path(tempfile.mkdtemp(prefix="mixscape_"))
         folder.mkdir(parents=True, exist_ok=True)
