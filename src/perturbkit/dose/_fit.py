@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .._validate import check_finite, check_same_length
+from .._validate import check_finite, check_probability, check_same_length
 from ._models import Model, get_model
 
 __all__ = ["ConvergenceWarning", "DoseResponseFit", "check_dose_response", "fit_curve", "start_values"]
@@ -181,6 +181,7 @@ class DoseResponseFit:
         ).rename_axis("parameter")
 
     def _quantile(self, level: float) -> float:
+        level = check_probability(level, name="level")  # level=95 used to give NaN intervals
         if self.type == "binomial":
             return float(stats.norm.ppf(0.5 + level / 2))
         return float(stats.t.ppf(0.5 + level / 2, self.df_resid))

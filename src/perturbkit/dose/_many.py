@@ -3,12 +3,14 @@ batch, with IC50, AUC over the tested range, and partial pooling of log IC50s.""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._validate import check_probability
 from ._batch import fit_curves
 from ._models import get_model
 
@@ -100,7 +102,25 @@ def fit_many(
     missing = [c for c in [dose, response, *keys] if c not in data.columns]
     if missing:
         raise KeyError(f"data has no column {missing}; available: {list(data.columns)}")
+    level = check_probability(level, name="level")
     m = get_model(model)
+    xs_all = pd.to_numeric(data[dose], errors="coerce").to_numpy(float)
+    if (xs_all[np.isfinite(xs_all)] < 0).any():
+        raise ValueError(f"data[{dose!r}] has negative doses (min {np.nanmin(xs_all)}); doses must be >= 0")
+    ys_all = pd.to_numeric(data[response], errors="coerce").to_numpy(float)
+    dropped = int((~(np.isfinite(xs_all) & np.isfinite(ys_all))).sum())
+    if dropped:
+        warnings.warn(f"{dropped} row(s) with a missing or infinite {dose!r} or {response!r} are not used "
+                      "(n_wells counts the rows used)", UserWarning, stacklevel=2)
+    if m.fixed.get("c") == 0 and m.fixed.get("d") == 1:
+        fin = ys_all[np.isfinite(ys_all)]
+        outside = int(((fin < -0.5) | (fin > 1.5)).sum())
+        if outside:
+            warnings.warn(
+                f"{m.name} holds the limits at 0 and 1, so data[{response!r}] should be fractions (e.g. viability "
+                f"relative to control), but {outside} value(s) lie outside [-0.5, 1.5] (range "
+                f"[{fin.min():.3g}, {fin.max():.3g}]): its IC50s would be meaningless; normalise the "
+                "responses or use a model that estimates the limits (LL.4)", UserWarning, stacklevel=2)
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(data[keys]) if len(keys) > 1 else data[keys[0]])
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes, minlength=len(uniques))
@@ -142,7 +162,7 @@ def fit_many(
     else:
         out = pd.DataFrame({keys[0]: np.asarray(uniques)})
     out = pd.concat([out, res.reset_index(drop=True)], axis=1)
-    out["n_wells"] = counts
+    out["n_wells"] = (w > 0).sum(1).astype(int)  # the wells used, not the rows given
     out["min_dose"] = lo
     out["max_dose"] = hi
     out["ic50"] = np.where(conv, ic50, np.nan)
@@ -192,12 +212,18 @@ def partial_pooling(
     se = np.asarray(std_error, float)
     if est.shape != se.shape:
         raise ValueError(f"estimate and std_error lengths differ: {est.shape} vs {se.shape}")
+    if groups is not None and pd.isna(np.asarray(groups, dtype=object)).any():
+        raise ValueError(f"groups has {int(pd.isna(np.asarray(groups, dtype=object)).sum())} missing label(s); "
+                         "give every estimate a group")
     grp = np.zeros(est.size, int) if groups is None else pd.factorize(np.asarray(groups))[0]
+    names = ["all"] if groups is None else list(pd.factorize(np.asarray(groups))[1])
+    few = []
     out = pd.DataFrame({"pooled": np.nan, "pooled_se": np.nan, "shrinkage": np.nan, "mu": np.nan, "tau": np.nan},
                        index=range(est.size))
     for g in np.unique(grp):
         idx = np.flatnonzero((grp == g) & np.isfinite(est) & np.isfinite(se) & (se > 0))
         if idx.size < 3:
+            few.append(f"{str(names[g])!r} ({idx.size})")
             continue
         v = se[idx] ** 2
         wts = 1 / v
@@ -213,4 +239,7 @@ def partial_pooling(
         out.loc[idx, "shrinkage"] = shrink
         out.loc[idx, "mu"] = mu
         out.loc[idx, "tau"] = np.sqrt(tau2)
+    if few:
+        warnings.warn(f"group(s) {', '.join(few[:10])} have fewer than 3 finite estimates with a positive "
+                      "std_error: not pooled, their rows are NaN", UserWarning, stacklevel=2)
     return out

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._validate import as_dense, check_adata, check_group, check_obs
+from .._validate import as_dense, check_adata, check_finite, check_group, check_layer, check_obs
 
 __all__ = ["dose_curves"]
 
@@ -62,11 +62,14 @@ def dose_curves(
             raise KeyError(f"adata.obsm has no {obsm_key!r}: run pk.tl.gene_set_scores first (or pass an existing key: {list(adata.obsm)})")
         block = adata.obsm[obsm_key]
         features = list(block.columns) if isinstance(block, pd.DataFrame) else [f"{obsm_key}_{i}" for i in range(block.shape[1])]
-        values = np.asarray(block, float)
+        values = check_finite(np.asarray(block, float), name=f"adata.obsm[{obsm_key!r}]")
     else:
-        values = as_dense(adata.layers[layer] if layer is not None else adata.X)
+        values = as_dense(check_layer(adata, layer))
+        check_finite(values, name="adata.X" if layer is None else f"adata.layers[{layer!r}]")
         features = list(adata.var_names)
-    dose = adata.obs[dose_key].to_numpy(float)
+    # an infinite or missing dose would silently move every fitted ED50
+    dose = check_finite(pd.to_numeric(adata.obs[dose_key], errors="coerce").to_numpy(float),
+                        name=f"adata.obs[{dose_key!r}] (doses)")
     if (dose < 0).any():
         raise ValueError(f"adata.obs[{dose_key!r}] has negative doses (min {dose.min()})")
     labels = adata.obs[groupby].astype(str).to_numpy()

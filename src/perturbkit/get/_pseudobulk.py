@@ -88,7 +88,13 @@ def pseudobulk(
     ]
     meta = first[constant].copy()
     for col in constant:
-        meta[col] = meta[col].astype(str)
+        # numbers stay numbers (dose, replicate) and a missing value stays missing, not 'nan'
+        if isinstance(obs[col].dtype, pd.CategoricalDtype):
+            meta[col] = pd.Categorical(meta[col].astype(object)).remove_unused_categories()
+        elif pd.api.types.is_numeric_dtype(obs[col]) or pd.api.types.is_bool_dtype(obs[col]):
+            meta[col] = meta[col].astype(obs[col].dtype) if meta[col].notna().all() else meta[col].astype(float)
+        else:
+            meta[col] = meta[col].map(lambda v: v if pd.isna(v) else str(v)).astype(object)
     meta["n_cells"] = n_cells
     meta.index = pd.Index(["|".join(u.split("\x1f")) for u in uniq])
     keep = n_cells >= min_cells

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .._validate import check_probability
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def drug_gene_volcano(
     >>> sim = pk.data.simulate_drug_response(seed=0)
     >>> ax = pk.pl.drug_gene_volcano(pk.tl.drug_gene_anova(sim["ic50"], sim["features"]))
     """
+    fdr = check_probability(fdr, name="fdr")
     import matplotlib.pyplot as plt
 
     for col in ("drug", "feature", "delta", "pvalue", "padj"):

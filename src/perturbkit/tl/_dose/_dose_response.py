@@ -16,7 +16,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from ..._validate import as_dense, check_adata, check_group
+from ..._validate import as_dense, check_adata, check_group, check_probability
 from ...dose._batch import fit_curves
 from ...dose._models import get_model
 from ...get._dose_curves import dose_curves
@@ -107,10 +107,22 @@ def dose_response(
     >>> {"bmd", "converged", "padj", "model"} <= set(res.columns)
     True
     """
+    level = check_probability(level, name="level")
+    fdr = check_probability(fdr, name="fdr")
     m = get_model(model)
     batch = dose_curves(adata, dose_key=dose_key, groupby=groupby, control=control, layer=layer,
                         obsm_key=obsm_key, groups=groups)
     x, y, w = batch["dose"], batch["response"], batch["weights"]
+    # a curve needs as many distinct doses (control 0 included) as the model has parameters;
+    # fewer used to give an all-NaN row without a word
+    n_levels = np.array([np.unique(xi[wi > 0]).size for xi, wi in zip(x, w, strict=True)])
+    short = sorted({str(g) for g, n in zip(batch["group"], n_levels, strict=True) if n < len(m.free)})
+    if short:
+        raise ValueError(
+            f"{model} estimates {len(m.free)} parameters but perturbation(s) {short[:10]} of "
+            f"adata.obs[{groupby!r}] have fewer distinct doses (control 0 included) in "
+            f"adata.obs[{dose_key!r}]; drop them with groups=... or use a model with fewer parameters"
+        )
     res, cov = fit_curves(x, y, m, weights=w, max_iter=max_iter, retry=retry, return_cov=True)
     ctrl = batch["control_values"]
     n_groups = len(batch["groups"])

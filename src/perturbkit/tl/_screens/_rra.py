@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ..._validate import check_probability
 from ...metrics import bh_adjust
 
 __all__ = ["rra", "rra_null_pvalue"]
@@ -169,6 +170,7 @@ def rra(
     >>> bool(genes["pvalue"].head(5).is_unique)  # exact null: the top genes do not tie
     True
     """
+    fdr_threshold = check_probability(fdr_threshold, name="fdr_threshold")  # 25 used to make every guide a hit
     for col in ("gene", score) + ((tiebreak,) if tiebreak else ()):
         if col not in sgrnas.columns:
             raise KeyError(f"sgRNA table has no column {col!r}; columns: {list(sgrnas.columns)}")
