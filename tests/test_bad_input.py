@@ -76,20 +76,20 @@ def _wells(values) -> pd.DataFrame:
     return pd.DataFrame({"line": np.repeat(["a", "b"], 5), "dose": dose, "viability": values})
 
 
-def test_fit_many_ll2_on_non_proportions_says_so() -> None:
+def test_fit_curves_table_ll2_on_non_proportions_says_so() -> None:
     raw = 5000 / (1 + np.tile([0.01, 0.1, 1.0, 10.0, 100.0], 2) / 2)  # raw intensities, not fractions
     with pytest.warns(UserWarning, match=r"LL.2 holds the limits at 0 and 1.*outside \[-0.5, 1.5\]"):
-        pk.dose.fit_many(_wells(raw), dose="dose", response="viability", groupby="line")
+        pk.dose.fit_curves(_wells(raw), dose="dose", response="viability", groupby="line", model="LL.2")
 
 
-def test_fit_many_counts_only_the_wells_used() -> None:
+def test_fit_curves_table_counts_only_the_wells_used() -> None:
     v = 1 / (1 + np.tile([0.01, 0.1, 1.0, 10.0, 100.0], 2) / 2)
     v[0] = np.nan
     with pytest.warns(UserWarning, match="1 row\\(s\\) with a missing or infinite"):
-        out = pk.dose.fit_many(_wells(v), dose="dose", response="viability", groupby="line")
+        out = pk.dose.fit_curves(_wells(v), dose="dose", response="viability", groupby="line", model="LL.2")
     assert out.set_index("line")["n_wells"].to_dict() == {"a": 4, "b": 5}  # used to say 5 and 5
     with pytest.raises(ValueError, match="level must be a probability"):
-        pk.dose.fit_many(_wells(v), dose="dose", response="viability", groupby="line", level=95)
+        pk.dose.fit_curves(_wells(v), dose="dose", response="viability", groupby="line", model="LL.2", level=95)
 
 
 def test_partial_pooling_missing_group_label_and_small_groups() -> None:

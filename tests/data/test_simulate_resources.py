@@ -175,7 +175,7 @@ def test_viability_plates_planted_ic50_recovered():
     plates = pk.data.simulate_viability_plates(n_cell_lines=8, n_drugs=2, seed=0)
     assert {"SCAN_ID", "TAG", "COSMIC_ID", "DRUG_ID", "CONC", "INTENSITY"} <= set(plates.columns)
     wells = pk.pp.gdsc_normalise(plates)
-    fits = pk.dose.fit_many(wells, dose="CONC", response="viability", groupby=["COSMIC_ID", "DRUG_ID"], model="LL.2")
+    fits = pk.dose.fit_curves(wells, dose="CONC", response="viability", groupby=["COSMIC_ID", "DRUG_ID"], model="LL.2")
     truth = plates.dropna(subset=["true_ln_ic50"]).groupby(["COSMIC_ID", "DRUG_ID"])["true_ln_ic50"].first()
     truth = truth.reset_index().astype({"DRUG_ID": int})
     m = fits.merge(truth, on=["COSMIC_ID", "DRUG_ID"])

@@ -1,4 +1,4 @@
-"""AIC model comparison, per-group fits and the potency table."""
+"""AIC model comparison for one curve, and the potency table of per-group single-curve fits."""
 
 from __future__ import annotations
 
@@ -21,22 +21,20 @@ def test_compare_models_picks_the_generating_family():
     assert best.aic == pytest.approx(table["aic"].min())
 
 
-def test_fit_groups_recovers_planted_ec50s():
+def _per_group(data, response, models):
+    return {g: pk.dose.fit_best(sub["dose"], sub[response], models=models) for g, sub in data.groupby("perturbation")}
+
+
+def test_potency_table_recovers_planted_ec50s():
     d = pk.data.simulate_dose_table(n_groups=3, ec50_fold=4.0, noise_sd=0.1, n_rep=4,
                                     doses=(0, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128), seed=2)
-    fits = pk.dose.fit_groups(d, response="response", groupby="perturbation", model="LL.4")
+    fits = _per_group(d, "response", ["LL.4"])
     table = pk.dose.potency_table(fits, absolute=4.0)
     truth = d.groupby("perturbation")["true_e"].first()
     # planted EC50s recovered within 15 %
     np.testing.assert_allclose(table.loc[truth.index, "ed"], truth, rtol=0.15)
     assert {"ed_lower", "ed_upper", "abs_dose", "abs_reached", "lack_of_fit_p"} <= set(table.columns)
     assert (table["ed_lower"] < truth).all() and (truth < table["ed_upper"]).all()
-
-
-def test_fit_groups_missing_column():
-    d = pk.data.simulate_dose_table(seed=0)
-    with pytest.raises(KeyError, match="no column"):
-        pk.dose.fit_groups(d, response="viability")
 
 
 def test_models_with_too_many_parameters_are_skipped():
@@ -50,7 +48,7 @@ def test_sciplex2_model_choice_and_absolute_ic50(mirror):
     """The chapter's claims on sci-Plex2 viability: AIC picks a free floor for dexamethasone
     (whose absolute IC50 does not exist), and LL.4 runs off for the three other drugs."""
     ctg = pk.data.load("sciplex2_viability_ctg")
-    fits = pk.dose.fit_groups(ctg, response="viability", model=list(pk.dose.DEFAULT_MODELS))
+    fits = _per_group(ctg, "viability", list(pk.dose.DEFAULT_MODELS))
     table = pk.dose.potency_table(fits, absolute=0.5, interval="log-delta")
     assert table["converged"].all()
     assert table.loc["Dex", "model"] in {"LL.4", "W1.4", "W2.4", "LL.5"} and not table.loc["Dex", "abs_reached"]
@@ -60,3 +58,13 @@ def test_sciplex2_model_choice_and_absolute_ic50(mirror):
         assert table.loc[drug, "abs_reached"] and table.loc[drug, "ed_in_range"]
     assert 10 < table.loc["BMS", "ed"] < table.loc["Nutlin", "ed"] < table.loc["SAHA", "ed"] < 200
     assert (table[["ed_lower"]].to_numpy() > 0).all()
+
+
+def test_table_fit_with_a_model_list_keeps_the_lowest_aic_per_group(mirror):
+    """fit_curves on a table with several models picks what fit_best picks curve by curve."""
+    ctg = pk.data.load("sciplex2_viability_ctg")
+    models = ["LL.2", "LL.3", "LL.4"]
+    table = pk.dose.fit_curves(ctg, dose="dose", response="viability", model=models).set_index("perturbation")
+    for drug, fit in _per_group(ctg, "viability", models).items():
+        assert table.loc[drug, "model"] == fit.model.name
+        assert table.loc[drug, "rss"] == pytest.approx(fit.rss, rel=1e-6)

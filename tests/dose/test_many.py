@@ -1,4 +1,4 @@
-"""fit_many (one batch per tidy table), AUC, partial pooling, and the scipy comparison."""
+"""fit_curves on a tidy table (one batch for all groups), AUC, partial pooling, and the scipy comparison."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 import perturbkit as pk
 
 
-def test_fit_many_recovers_planted_ic50s():
+def test_fit_curves_table_recovers_planted_ic50s():
     d = pk.data.simulate_dose_table(n_groups=4, params={"b": 1.5, "c": 0.0, "d": 1.0, "e": 0.5},
                                     model="LL.4", noise_sd=0.03, doses=(0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30),
                                     ec50_fold=3.0, seed=0)
     d["plate"] = np.where(d["replicate"] <= 2, "p1", "p2")
-    res = pk.dose.fit_many(d, dose="dose", response="response", groupby="perturbation", model="LL.2")
+    res = pk.dose.fit_curves(d, dose="dose", response="response", groupby="perturbation", model="LL.2")
     truth = d.groupby("perturbation")["true_e"].first()
     assert res["converged"].all()
     np.testing.assert_allclose(res.set_index("perturbation").loc[truth.index, "ic50"], truth, rtol=0.15)
@@ -24,10 +24,10 @@ def test_fit_many_recovers_planted_ic50s():
     assert res["ic50_in_range"].all() and res["auc"].between(0, 1).all()
     # more potent drug -> smaller area under the viability curve
     assert res.sort_values("ic50")["auc"].is_monotonic_increasing
-    two = pk.dose.fit_many(d, dose="dose", response="response", groupby=["perturbation", "plate"], model="LL.2")
-    assert list(two.columns[:2]) == ["perturbation", "plate"] and len(two) == 8
+    two = pk.dose.fit_curves(d, dose="dose", response="response", groupby=["perturbation", "plate"], model="LL.2")
+    assert list(two.columns[:3]) == ["perturbation", "plate", "model"] and len(two) == 8
     with pytest.raises(KeyError, match="no column"):
-        pk.dose.fit_many(d, dose="conc", response="response", groupby="perturbation")
+        pk.dose.fit_curves(d, dose="conc", response="response", groupby="perturbation")
 
 
 def test_curve_auc_limits():

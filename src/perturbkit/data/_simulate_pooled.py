@@ -110,10 +110,10 @@ def simulate_pooled_screen(
 
 
 def _hill(x: np.ndarray, ec50: float, slope: float, emax: float = 100.0) -> np.ndarray:
-    """% inhibition of a log-logistic curve with no effect at dose 0."""
-    x = np.asarray(x, dtype=float)
-    with np.errstate(over="ignore", divide="ignore"):
-        return np.where(x > 0, emax / (1.0 + (ec50 / np.maximum(x, 1e-300)) ** slope), 0.0)
+    """% inhibition of a log-logistic curve with no effect at dose 0 (pk.dose's ``Hill``)."""
+    from ..dose import get_model
+
+    return get_model("Hill")(np.asarray(x, float), np.array([slope, 0.0, emax, ec50], float))
 
 
 def simulate_combination(

@@ -15,7 +15,7 @@ from scipy.special import expit
 
 from ._models import Model, get_model
 
-__all__ = ["STATUS", "batch_start", "fit_curves"]
+__all__ = ["STATUS", "batch_start", "fit_arrays"]
 
 #: Meaning of the ``status`` codes returned by :func:`fit_curves`.
 STATUS = {
@@ -27,6 +27,7 @@ STATUS = {
     -2: "not converged: information matrix singular (parameters not identifiable)",
     -3: "not converged: non-finite parameters or residuals",
     -4: "not fitted: fewer distinct doses than parameters, or a constant response",
+    -5: "not converged: the limits crossed (c > d), leaving the family (W1, W2, LL.5 keep c <= d, as drc)",
 }
 
 _LINEARISE = {
@@ -112,7 +113,7 @@ def _theta(model: Model, psi: np.ndarray) -> np.ndarray:
     return theta
 
 
-def fit_curves(
+def fit_arrays(
     dose: np.ndarray,
     response: np.ndarray,
     model: str | Model = "LL.4",
@@ -128,7 +129,8 @@ def fit_curves(
     method: str = "auto",
     return_cov: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, np.ndarray]:
-    """Fit one model to many curves at once by batched Levenberg-Marquardt.
+    """Fit one model to many curves at once by batched Levenberg-Marquardt (the array core
+    of :func:`perturbkit.dose.fit_curves`).
 
     Parameters
     ----------
@@ -246,7 +248,7 @@ def fit_curves(
                 with np.errstate(all="ignore"):
                     gm = np.exp(np.nanmean(np.log(pos[failed]), 1))
                 alt[:, m.free.index("e")] = np.where(np.isfinite(gm), gm, 1.0)
-            sub, sub_cov = fit_curves(x_all[failed], y_all[failed], m, weights=w_all[failed], start=alt, ftol=ftol,
+            sub, sub_cov = fit_arrays(x_all[failed], y_all[failed], m, weights=w_all[failed], start=alt, ftol=ftol,
                                       xtol=xtol, max_iter=max_iter, retry=False,
                                       abandon_runaway=abandon_runaway, method=method, return_cov=True)
             good = sub["converged"].to_numpy()
@@ -541,6 +543,7 @@ def _summarise(m: Model, x, y, w, psi, status, n_iter, n_obs, within) -> pd.Data
             e = theta[:, m.free.index("e")]
             plaus = (e >= np.nanmin(pos, 1) / 1e3) & (e <= np.nanmax(pos, 1) * 1e3)
         status = np.where((status > 0) & ~plaus, -1, status)
+    status = np.where((status > 0) & ~m.limits_ordered(theta), -5, status)
     status = np.where((status > 0) & singular, -2, status)
     status = np.where((status > 0) & ~(np.isfinite(theta).all(1) & np.isfinite(se).all(1)), -3, status)
     conv = status > 0

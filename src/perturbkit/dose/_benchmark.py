@@ -11,7 +11,7 @@ import pandas as pd
 from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import expit
 
-from ._batch import _LOG0, _collapse, batch_start, canonical, fit_curves
+from ._batch import _LOG0, _collapse, batch_start, canonical, fit_arrays
 from ._models import get_model
 
 __all__ = ["compare_with_scipy"]
@@ -102,7 +102,7 @@ def compare_with_scipy(
     y = np.asarray(response, float)
     w = np.asarray(weights, float)
     t0 = time.perf_counter()
-    batched = fit_curves(x, y, m, weights=w, ftol=ftol, xtol=xtol, max_iter=maxfev, retry=False,
+    batched = fit_arrays(x, y, m, weights=w, ftol=ftol, xtol=xtol, max_iter=maxfev, retry=False,
                          abandon_runaway=abandon_runaway)
     t_batch = time.perf_counter() - t0
     # scipy gets the same (collapsed) curves: replicate doses as one weighted point

@@ -1,5 +1,5 @@
-"""Several models or several curves at once: AIC model comparison, one fit per group, and the
-tidy potency table chapters report."""
+"""Several models for one curve (AIC comparison, drc's ``mselect``) and the tidy potency table
+of a dict of single-curve fits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from ._fit import ConvergenceWarning, DoseResponseFit, fit_curve
 
-__all__ = ["DEFAULT_MODELS", "compare_models", "fit_best", "fit_groups", "potency_table"]
+__all__ = ["DEFAULT_MODELS", "compare_models", "fit_best", "potency_table"]
 
 #: Models tried by :func:`compare_models` unless told otherwise.
 DEFAULT_MODELS = ("LL.2", "LL.3", "LL.4", "LL.5", "W1.4", "W2.4")
@@ -141,63 +141,6 @@ def fit_best(
     return best
 
 
-def fit_groups(
-    data: pd.DataFrame,
-    *,
-    dose: str = "dose",
-    response: str = "response",
-    groupby: str | Sequence[str] = "perturbation",
-    model: str | Sequence[str] = "LL.4",
-    weights: str | None = None,
-    **kwargs: Any,
-) -> dict:
-    """One fit per group of a tidy table (e.g. per drug, or per cell line x drug).
-
-    Parameters
-    ----------
-    data
-        Tidy table, one row per well/observation.
-    dose, response, groupby, weights
-        Column names (``groupby`` may be a list; keys are then tuples).
-    model
-        One model name, or a list: then the lowest-AIC converged model per group
-        (:func:`fit_best`).
-    **kwargs
-        Passed to :func:`fit_curve`.
-
-    Returns
-    -------
-    dict
-        Group key -> :class:`DoseResponseFit`.
-
-    Examples
-    --------
-    >>> import perturbkit as pk
-    >>> d = pk.data.simulate_dose_table(n_groups=2, seed=0)
-    >>> fits = pk.dose.fit_groups(d, response="response", groupby="perturbation")
-    >>> sorted(fits)
-    ['drug0', 'drug1']
-    """
-    cols = [dose, response] + ([weights] if weights else []) + (
-        [groupby] if isinstance(groupby, str) else list(groupby)
-    )
-    missing = [c for c in cols if c not in data.columns]
-    if missing:
-        raise KeyError(f"data has no column {missing}; available: {list(data.columns)}")
-    fits = {}
-    for key, sub in data.groupby(groupby, observed=True, sort=True):
-        if isinstance(key, tuple) and isinstance(groupby, str):
-            key = key[0]
-        kw = dict(kwargs)
-        if weights:
-            kw["weights"] = sub[weights].to_numpy()
-        if isinstance(model, str):
-            fits[key] = _fit_quietly(sub[dose].to_numpy(), sub[response].to_numpy(), model, **kw)
-        else:
-            fits[key] = fit_best(sub[dose].to_numpy(), sub[response].to_numpy(), models=model, **kw)
-    return fits
-
-
 def potency_table(
     fits: dict,
     *,
@@ -206,12 +149,13 @@ def potency_table(
     level: float = 0.95,
     interval: str = "delta",
 ) -> pd.DataFrame:
-    """Tidy table of potencies from :func:`fit_groups`: one row per group.
+    """Tidy table of potencies from single-curve fits: one row per group.
 
     Parameters
     ----------
     fits
-        Group -> fit.
+        Group -> :class:`DoseResponseFit` (from :func:`fit_curve` or :func:`fit_best`), e.g.
+        ``{drug: pk.dose.fit_curve(g["dose"], g["response"]) for drug, g in data.groupby("perturbation")}``.
     p
         Relative ED(p) to report (50: the dose halfway between the fitted limits).
     absolute
@@ -234,7 +178,8 @@ def potency_table(
     --------
     >>> import perturbkit as pk
     >>> d = pk.data.simulate_dose_table(n_groups=2, seed=0)
-    >>> table = pk.dose.potency_table(pk.dose.fit_groups(d, response="response"), absolute=4.0)
+    >>> fits = {drug: pk.dose.fit_curve(g["dose"], g["response"]) for drug, g in d.groupby("perturbation")}
+    >>> table = pk.dose.potency_table(fits, absolute=4.0)
     >>> list(table.index), bool(table["converged"].all())
     (['drug0', 'drug1'], True)
     """

@@ -99,6 +99,17 @@ def start_values(model: Model, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]
     # generic starts in both directions, so a curve the line fit misreads still has a chance
     for sign in (1.0, -1.0):
         starts.append({"b": sign, "c": c0, "d": d0, "e": gm, "f": 1.0})
+    if model.ordered and pos.sum() >= 2:
+        # asymmetric families keep c <= d, so the optimiser cannot reach the mirror-image
+        # curve by crossing the limits: start it from both slopes at several inflections
+        for q in (0.25, 0.75):
+            eq = float(np.exp(np.quantile(np.log(x[pos]), q)))
+            for sign in (2.0, -2.0):
+                starts.append({"b": sign, "c": c0, "d": d0, "e": eq, "f": 1.0})
+        if "f" in model.free:
+            for f0 in (0.3, 3.0):
+                for sign in (1.0, -1.0):
+                    starts.append({"b": sign, "c": c0, "d": d0, "e": gm, "f": f0})
     return [np.array([s[p] for p in model.free]) for s in starts]
 
 
@@ -343,7 +354,8 @@ def _fit_continuous(model: Model, x, y, w, starts, max_nfev, observed):
             continue
         theta = _to_theta(model, r.x)
         r.info = _continuous_information(model, x, y, w, theta, observed=observed)
-        r.valid = r.status > 0 and _plausible(model, x, theta) and _nonsingular(r.info)
+        r.valid = (r.status > 0 and _plausible(model, x, theta) and bool(model.limits_ordered(theta))
+                   and _nonsingular(r.info))
         if best is None or r.cost < best.cost:
             best = r
         if r.valid and (best_valid is None or r.cost < best_valid.cost):
@@ -382,7 +394,8 @@ def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
         r.status = 1 if (r.success or np.max(np.abs(grad(r.x))) < 1e-5) else 0
         theta = _to_theta(model, r.x)
         r.info = _binomial_information(model, x, y, n, theta)
-        r.valid = r.status > 0 and _plausible(model, x, theta) and _nonsingular(r.info)
+        r.valid = (r.status > 0 and _plausible(model, x, theta) and bool(model.limits_ordered(theta))
+                   and _nonsingular(r.info))
         if best is None or r.fun < best.fun:
             best = r
         if r.valid and (best_valid is None or r.fun < best_valid.fun):
@@ -547,6 +560,9 @@ def fit_curve(
         msg = f"optimiser stopped without converging ({r.message})"
     elif not _plausible(m, x, theta):
         msg = "e ran off beyond 1000x the tested dose range: the data do not pin the curve down"
+    elif not bool(m.limits_ordered(theta)):
+        msg = (f"every optimum crossed the limits (c > d); {m.name} keeps c as the lower limit, as drc "
+               "does, and within that order these data have no optimum")
     else:
         msg = "information matrix is singular: parameters not identifiable from these data"
     df = x.size - k

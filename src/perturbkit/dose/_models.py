@@ -13,9 +13,18 @@ family      ``y(x)``                                              ``h(u)``
 
 Named models fix some of the five parameters ``(b, c, d, e, f)`` exactly as drc does:
 ``LL.2`` (c = 0, d = 1, f = 1), ``LL.3`` (c = 0, f = 1), ``LL.4`` (f = 1), ``LL.5``,
-``W1.4``/``W2.4`` (f unused), ``Hill`` (f unused). ``c`` is the limit on the side the curve
-falls to for positive ``b`` in ``LL``/``W1`` (and rises from in ``W2``/``Hill``), ``d`` the
-other limit, ``e`` the inflection (ED50 for ``LL.4``/``Hill``), ``b`` the slope.
+``W1.4``/``W2.4`` (f unused), ``Hill`` (f unused). ``c`` is the lower and ``d`` the upper
+limit, as drc's self-starters order them (``c`` starts at the smallest, ``d`` at the largest
+response); ``e`` is the inflection (ED50 for ``LL.4``/``Hill``), ``b`` the slope (positive:
+falling for ``LL``/``W1``, rising for ``W2``/``Hill``).
+
+Why the order of the limits matters: swapping ``c`` and ``d`` (and the sign of ``b``) maps
+``LL`` with ``f = 1`` and ``Hill`` onto themselves, but maps ``W1`` onto ``W2``
+(``c + (d - c)(1 - exp(-e^u)) = d + (c - d) exp(-e^u)``) and ``LL.5`` onto a different
+asymmetric curve. With free, unordered limits W1.4 and W2.4 would be one family and end on the
+same curve. So for these models (:attr:`Model.ordered`) the fitters keep ``c <= d``, which is
+what makes W1.4 (the curve bends sharply near its lower limit) and W2.4 (near its upper limit)
+two distinct models, as in drc.
 
 All functions take ``x`` of shape ``(..., n)`` and a full parameter array of shape
 ``(..., 5)`` and broadcast, so one code path serves single fits and thousands of curves.
@@ -47,6 +56,18 @@ class Model:
         """Names of the estimated parameters, in drc's order."""
         used = PARAM_NAMES if self.family == "LL" else PARAM_NAMES[:4]
         return tuple(p for p in used if p not in self.fixed)
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the fit must keep ``c <= d`` to stay in this family (W1, W2, LL with free f):
+        for these models swapping the limits gives another family (module docstring)."""
+        return self.family in ("W1", "W2") or (self.family == "LL" and "f" in self.free)
+
+    def limits_ordered(self, theta: np.ndarray) -> np.ndarray:
+        """``c <= d`` per curve (always ``True`` for models that are not :attr:`ordered`)."""
+        full = self.full(theta)
+        ok = full[..., 1] <= full[..., 2]
+        return ok if self.ordered else np.ones_like(ok, dtype=bool)
 
     def with_fixed(self, extra: dict[str, float] | None) -> Model:
         """The same model with more parameters held fixed (drc's ``fixed=``)."""

@@ -34,8 +34,8 @@ def dose_curves(
     Parameters
     ----------
     fits
-        A :class:`perturbkit.dose.DoseResponseFit` or a dict label -> fit (from
-        :func:`perturbkit.dose.fit_groups`). Fits that did not converge are drawn as data
+        A :class:`perturbkit.dose.DoseResponseFit` or a dict label -> fit (e.g. one
+        :func:`perturbkit.dose.fit_best` per drug). Fits that did not converge are drawn as data
         only, labelled "not converged".
     {ax}
     dose_unit, response_label, title

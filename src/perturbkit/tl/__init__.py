@@ -22,7 +22,6 @@ from ._dose._subpopulation_drug_response import (
 )
 from ._dose._synergy import synergy as synergy
 from ._dose._synergy import synergy_scores as synergy_scores
-from ._dose._synergy_curves import single_drug_fits as single_drug_fits
 from ._dose._synergy_sensitivity import synergy_sensitivity as synergy_sensitivity
 from ._predict._combination_profiles import combination_profiles as combination_profiles
 from ._predict._combinations import predict_combinations as predict_combinations

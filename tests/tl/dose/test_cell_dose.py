@@ -19,8 +19,8 @@ def test_cell_viability_recovers_planted_ec50(sim):
     v = pk.tl.cell_viability(sim)
     assert {"cell_type", "well", "dose", "n_cells", "viability"} <= set(v.columns)
     assert v["n_cells"].dtype.kind == "i"
-    fits = pk.dose.fit_groups(v, dose="dose", response="viability", groupby="cell_type", model="LL.2")
-    est = pk.dose.potency_table(fits)["e"]
+    fits = pk.dose.fit_curves(v, dose="dose", response="viability", groupby="cell_type", model="LL.2")
+    est = fits.set_index("cell_type")["e"]
     truth = pd.Series(sim.uns["truth"]["ec50"])
     # sensitive types within a factor 2; the type with resistant cells looks less sensitive
     for t in ("type1", "type2"):

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import perturbkit as pk
-from perturbkit.tl._dose._synergy_curves import SingleDrugCurve, _loewe
+from perturbkit.dose import Curve
+from perturbkit.tl._dose._synergy_curves import _loewe
 
 
 def _ll(x, b, c, d, e):
@@ -30,7 +31,7 @@ def _table(fn):
 
 def test_loewe_hand_computed_same_shape_curves():
     # two curves differing only in potency: Loewe additivity is the curve at x1/e1 + x2/e2
-    f1, f2 = SingleDrugCurve(**F1), SingleDrugCurve(**F2)
+    f1, f2 = Curve("LL.4", F1), Curve("LL.4", F2)
     y = _loewe(0.5, 1.0, f1, f2)
     expected = 100 / (1 + (0.5 / 1 + 1.0 / 2) ** 1.5)  # 100 / (1 + 1) = 50
     assert y == pytest.approx(expected, abs=1e-8) and y == pytest.approx(50.0)
@@ -57,7 +58,7 @@ def test_zip_zero_on_a_bliss_surface():
 
 def test_given_curve_fits_are_used():
     data = _table(lambda r, c: _ll(r / F1["e"] + c / F2["e"], -1.5, 0, 100, 1.0))
-    fits = {"x": (SingleDrugCurve(**F1), SingleDrugCurve(**F2))}
+    fits = {"x": (Curve("LL.4", F1), Curve("LL.4", F2))}
     tab = pk.tl.synergy(data, method="loewe", curve_fits=fits)
     assert tab.loc[tab.n_drugs == 2, "synergy"].abs().max() < 1e-6
 
@@ -87,12 +88,18 @@ def test_three_drug_blocks_nan_for_curve_methods():
         pk.tl.synergy(pd.DataFrame(rows), method="loewe")
 
 
-def test_single_drug_fits_and_sensitivity_schema():
+def test_single_drug_curves_and_sensitivity_schema():
+    from perturbkit.tl._dose._synergy import _mean_surface
+    from perturbkit.tl._dose._synergy_curves import single_drug_curves
+
     blocks = pk.data.simulate_combination(("synergistic",), seed=0)
-    fits = pk.tl.single_drug_fits(blocks)
-    assert list(fits.columns) == ["block_id", "drug", "b", "c", "d", "e", "source"]
     truth = blocks.drop_duplicates("block_id").set_index("block_id").filter(like="true_").rename(columns=lambda c: c[5:]).loc["sim_1"]
-    assert fits.loc[fits.drug == "row", "e"].iloc[0] == pytest.approx(truth["ec50_row"], rel=0.35)
+    f_row, _ = single_drug_curves(_mean_surface(blocks, ("conc_row", "conc_col")))
+    assert f_row.source == "LL.4" and f_row.params["e"] == pytest.approx(truth["ec50_row"], rel=0.35)
+    # the same curve through the public table fitter (wells, not means): same potency
+    singles = blocks[blocks["conc_col"] == 0].assign(drug="row", dose=blocks["conc_row"])
+    table = pk.dose.fit_curves(singles, dose="dose", response="response", groupby=["block_id", "drug"])
+    assert table["e"].iloc[0] == pytest.approx(f_row.params["e"], rel=0.05)
     sens = pk.tl.synergy_sensitivity(blocks)
     assert sens.shape == (3, 5) and sens["fit_ok"].all()
     assert sens["zip"].std() < 3  # a well-determined curve: the score barely moves

@@ -17,7 +17,7 @@ from anndata import AnnData
 from scipy import stats
 
 from ..._validate import as_dense, check_adata, check_group, check_probability
-from ...dose._batch import fit_curves
+from ...dose import fit_curves
 from ...dose._models import get_model
 from ...get._dose_curves import dose_curves
 from ...metrics import bh_adjust

@@ -10,13 +10,17 @@ from scipy import optimize, stats
 
 from ..._keys import RESISTANCE, obs_key
 from ..._validate import as_dense, check_adata, check_obs
+from ...dose import get_model
 
 __all__ = ["resistant_subpopulation"]
 
 
+_HILL = get_model("Hill")
+
+
 def _hill(x: np.ndarray, top: float, ec50: float, h: float) -> np.ndarray:
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return np.where(x > 0, top / (1.0 + (ec50 / np.maximum(x, 1e-300)) ** h), 0.0)
+    """Hill curve rising from 0 to ``top``: pk.dose's ``Hill`` with c = 0, d = top, b = h, e = ec50."""
+    return _HILL(x, np.array([h, 0.0, top, ec50], float))
 
 
 def _response_score(

@@ -4,57 +4,19 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from ._synergy_blocks import _mean_surface, check_blocks
+from ...dose import Curve, fit_curve
 
-__all__ = [
-    "SingleDrugCurve", "fit_single_drug", "reference_surface", "single_drug_curves", "single_drug_fits",
-]
+__all__ = ["fit_single_drug", "flat_curve", "reference_surface", "single_drug_curves"]
 
 
-@dataclass(frozen=True)
-class SingleDrugCurve:
-    """A log-logistic curve in drc's parameters: ``c + (d - c) / (1 + (x / e)^b)``.
-
-    For % inhibition rising with dose, ``b < 0``, ``c`` is the response without drug and
-    ``d`` the plateau at high dose. ``source`` says how it was obtained.
-    """
-
-    b: float
-    c: float
-    d: float
-    e: float
-    source: str = "LL.4"
-
-    def predict(self, x: np.ndarray | float) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            ratio = np.where(x > 0, (np.maximum(x, 1e-300) / self.e) ** self.b, np.inf if self.b < 0 else 0.0)
-            return self.c + (self.d - self.c) / (1.0 + ratio)
-
-    def dose_for(self, y: np.ndarray | float) -> np.ndarray:
-        """Dose of this drug alone giving response ``y`` (inf if never reached, 0 if at baseline)."""
-        y = np.asarray(y, dtype=float)
-        if self.d == self.c:  # a flat curve: the drug alone never moves the response
-            return np.where(y > self.c, np.inf, 0.0)
-        lo, hi = min(self.c, self.d), max(self.c, self.d)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            x = self.e * ((self.d - y) / (y - self.c)) ** (1.0 / self.b)
-        beyond_far = (y >= hi) if self.d > self.c else (y <= lo)
-        before_start = (y <= lo) if self.d > self.c else (y >= hi)
-        return np.where(beyond_far, np.inf, np.where(before_start, 0.0, x))
-
-
-def fit_single_drug(dose: np.ndarray, response: np.ndarray, *, fixed: dict | None = None) -> SingleDrugCurve | None:
+def fit_single_drug(dose: np.ndarray, response: np.ndarray, *, fixed: dict | None = None) -> Curve | None:
     """Fit LL.4 (with ``fixed`` parameters, drc style) via :func:`perturbkit.dose.fit_curve`;
     ``None`` when no fit converges."""
-    from ...dose import fit_curve
-
     attempts = [fixed or None] if fixed is not None else [None, {"c": 0.0}, {"c": 0.0, "d": 100.0}]
     for fx in attempts:
         try:
@@ -66,8 +28,7 @@ def fit_single_drug(dose: np.ndarray, response: np.ndarray, *, fixed: dict | Non
         if not fit.converged:
             continue
         p = {**(fx or {}), **fit.params.to_dict()}
-        return SingleDrugCurve(float(p["b"]), float(p["c"]), float(p["d"]), float(p["e"]),
-                               "LL.4" + (f" fixed {fx}" if fx else ""))
+        return Curve("LL.4", {k: float(p[k]) for k in "bcde"}, "LL.4" + (f" fixed {fx}" if fx else ""))
     return None
 
 
@@ -79,31 +40,37 @@ def _singles(surface: pd.Series) -> tuple[pd.Series, pd.Series]:
             pd.Series(col.to_numpy(), index=col.index.get_level_values("conc_col")))
 
 
-def single_drug_curves(surface: pd.Series) -> tuple[SingleDrugCurve, SingleDrugCurve]:
+def flat_curve(single: pd.Series, source: str) -> Curve:
+    """A drug treated as inactive: a flat curve at its mean response over the positive doses."""
+    dose = single.index.to_numpy()
+    mean = float(single.to_numpy()[dose > 0].mean())
+    return Curve("LL.4", {"b": -1.0, "c": mean, "d": mean, "e": float(np.median(dose[dose > 0]))}, source)
+
+
+def single_drug_curves(surface: pd.Series) -> tuple[Curve, Curve]:
     """Fit the row drug and the column drug of a two-drug surface (mean responses)."""
     row, col = _singles(surface)
     fits = []
     for s in (row, col):
         fit = fit_single_drug(s.index.to_numpy(), s.to_numpy())
         if fit is None:  # no log-logistic fits: treat the drug as inactive at its mean response
-            mean = float(s.to_numpy()[s.index.to_numpy() > 0].mean())
-            fit = SingleDrugCurve(-1.0, mean, mean, float(np.median(s.index[s.index > 0])), "flat (LL.4 failed)")
+            fit = flat_curve(s, "flat (LL.4 failed)")
         fits.append(fit)
     return fits[0], fits[1]
 
 
-def _loewe(x1: float, x2: float, f1: SingleDrugCurve, f2: SingleDrugCurve) -> float:
+def _loewe(x1: float, x2: float, f1: Curve, f2: Curve) -> float:
     """Response y solving x1 / X1(y) + x2 / X2(y) = 1 (dose additivity), capped at 100."""
     y1, y2 = float(f1.predict(x1)), float(f2.predict(x2))
 
     def g(y: float) -> float:
         with np.errstate(divide="ignore", invalid="ignore"):
-            t1 = x1 / f1.dose_for(y) if x1 > 0 else 0.0
-            t2 = x2 / f2.dose_for(y) if x2 > 0 else 0.0
+            t1 = x1 / f1.dose_at(y) if x1 > 0 else 0.0
+            t2 = x2 / f2.dose_at(y) if x2 > 0 else 0.0
         return float(np.nan_to_num(t1, nan=0.0, posinf=1e12) + np.nan_to_num(t2, nan=0.0, posinf=1e12)) - 1.0
 
     lo = max(y1, y2)
-    hi = max(f1.d, f1.c, f2.d, f2.c)
+    hi = max(f1.params["d"], f1.params["c"], f2.params["d"], f2.params["c"])
     if hi - lo <= 1e-9 or g(lo) <= 0:
         return min(lo, 100.0)
     top = hi - 1e-9 * max(1.0, abs(hi))
@@ -113,7 +80,7 @@ def _loewe(x1: float, x2: float, f1: SingleDrugCurve, f2: SingleDrugCurve) -> fl
 
 
 def reference_surface(
-    surface: pd.Series, method: str, *, fits: tuple[SingleDrugCurve, SingleDrugCurve] | None = None
+    surface: pd.Series, method: str, *, fits: tuple[Curve, Curve] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reference (expected) and fitted responses for ``"loewe"`` or ``"zip"``, aligned with
     ``surface`` (mean responses indexed by ``conc_row``, ``conc_col``).
@@ -152,38 +119,3 @@ def reference_surface(
     ij = np.array([pos[(a, b)] for a, b in zip(xr, xc, strict=True)])
     return zip_ref[ij[:, 0], ij[:, 1]], np.where(np.isnan(fitted[ij[:, 0], ij[:, 1]]), observed,
                                                   fitted[ij[:, 0], ij[:, 1]])
-
-
-def single_drug_fits(data: pd.DataFrame, *, block_key: str = "block_id") -> pd.DataFrame:
-    """The single-drug curves that Loewe and ZIP use, one row per two-drug block and drug.
-
-    Parameters
-    ----------
-    data
-        Tidy combination table (see :func:`perturbkit.tl.synergy`).
-    block_key
-        Column naming the blocks.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``block_id``, ``drug`` (``"row"``/``"col"``), drc's ``b``, ``c``, ``d``, ``e`` (float;
-        ``e`` in the dose unit) and ``source`` (``"LL.4"``, ``"LL.4 fixed {...}"`` or
-        ``"flat (LL.4 failed)"``).
-
-    Examples
-    --------
-    >>> import perturbkit as pk
-    >>> fits = pk.tl.single_drug_fits(pk.data.simulate_combination(seed=0))
-    >>> fits.shape
-    (6, 7)
-    """
-    checked = check_blocks(data, block_key=block_key)
-    rows = []
-    for block, sub in checked.groupby(block_key, sort=False):
-        if "conc_3" in sub and (sub["conc_3"] > 0).any():
-            continue
-        f_row, f_col = single_drug_curves(_mean_surface(sub, ("conc_row", "conc_col")))
-        for name, f in (("row", f_row), ("col", f_col)):
-            rows.append({block_key: block, "drug": name, "b": f.b, "c": f.c, "d": f.d, "e": f.e, "source": f.source})
-    return pd.DataFrame(rows)

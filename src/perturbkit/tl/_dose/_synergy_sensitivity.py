@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ._synergy import synergy_scores
 from ._synergy_blocks import _mean_surface, check_blocks
-from ._synergy_curves import SingleDrugCurve, _singles, fit_single_drug
+from ._synergy_curves import _singles, fit_single_drug, flat_curve
 
 __all__ = ["FIT_VARIANTS", "synergy_sensitivity"]
 
@@ -70,8 +69,7 @@ def synergy_sensitivity(
                 # fixed={} asks for exactly the free LL.4 fit, with no fallbacks
                 f = fit_single_drug(s.index.to_numpy(), s.to_numpy(), fixed=fixed if fixed is not None else {})
                 if f is None:
-                    mean = float(s.to_numpy()[s.index.to_numpy() > 0].mean())
-                    f = SingleDrugCurve(-1.0, mean, mean, float(np.median(s.index[s.index > 0])), "flat")
+                    f = flat_curve(s, "flat")
                 pair.append(f)
             fits[block] = tuple(pair)
             ok[block] = all(p.source != "flat" for p in pair)
