@@ -88,6 +88,7 @@ def _curves():
         else:
             groups = [(str(g), sub) for g, sub in table.groupby(gcol, observed=True)]
         for g, sub in groups:
+            sub = sub.dropna(subset=[dcol, rcol])  # O.mykiss has missing weights
             x = sub[dcol].to_numpy(float)
             y = sub[rcol].to_numpy(float)
             n = None if ncol is None else sub[ncol].to_numpy(float)
@@ -96,7 +97,8 @@ def _curves():
 
 
 def _reference(model: str, x, y, n, rng):
-    """Best plausible objective over N_STARTS random starts, in an independent parameterisation."""
+    """Best converged, plausible objective over N_STARTS random starts, in an independent
+    parameterisation (inf when no start converges to an optimum with e near the doses)."""
     m = pk.dose.get_model(model)
     ordered = m.ordered
     pos = x[x > 0]
@@ -130,16 +132,19 @@ def _reference(model: str, x, y, n, rng):
             warnings.simplefilter("ignore")
             try:
                 if n is None:
-                    r = optimize.least_squares(resid, p0, method="lm", max_nfev=2000)
-                    value, p = 2 * r.cost, r.x
+                    r = optimize.least_squares(resid, p0, method="lm", max_nfev=600)
+                    value, p, converged = 2 * r.cost, r.x, r.status > 0
                 else:
                     r = optimize.minimize(nll, p0, method="Nelder-Mead",
-                                          options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-12})
+                                          options={"maxiter": 3000, "xatol": 1e-9, "fatol": 1e-12})
                     r = optimize.minimize(nll, r.x, method="BFGS")
-                    value, p = r.fun, r.x
+                    value, p, converged = r.fun, r.x, r.success or np.linalg.norm(r.jac) < 1e-4
             except (ValueError, FloatingPointError):
                 continue
-        t = theta(p)
+        if not converged:  # a start running off along a ridge has not found an optimum
+            continue
+        with np.errstate(all="ignore"):
+            t = theta(p)
         if np.all(np.isfinite(t)) and pos.min() / 1e3 <= t[3] <= pos.max() * 1e3 and value < best:
             best = value
     return best
