@@ -27,8 +27,13 @@ ARCHITECTURES = ("full", "asymmetric")
 
 def _code_version() -> str:
     """perturbkit's version plus a hash of this module: a changed model or loop retrains."""
-    from ... import __version__
+    # read the installed version directly: importing the package here would close an import cycle
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        __version__ = version("perturbkit")
+    except PackageNotFoundError:
+        __version__ = "0.0.0"
     digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
     return f"{__version__}+{digest}"
 
