@@ -75,3 +75,24 @@ def test_gene_set_scores_and_potency(pseudobulk):
     assert set(by_set["gene_set"]) == {"resp", "other"}
     row = by_set.set_index("gene_set").loc["resp"]
     assert row["n_responsive"] >= 5 and row["enrichment_pvalue"] < 0.01
+
+
+def test_gene_set_scores_names_a_gene_with_nan_control(pseudobulk):
+    # issue #12: a NaN control value used to drop the gene from its set silently
+    sim, pb = pseudobulk
+    genes = sim.uns["truth"]["response_genes"][:6]
+    sets = pd.DataFrame({"source": "resp", "target": genes})
+    bad = pb.copy()
+    bad.X = np.asarray(bad.X, float).copy()
+    ctrl = np.flatnonzero((bad.obs["perturbation"].astype(str) == "control").to_numpy())[0]
+    bad.X[ctrl, bad.var_names.get_loc(genes[2])] = np.nan
+    with pytest.raises(ValueError, match=genes[2]):
+        pk.tl.gene_set_scores(bad, sets)
+    # a NaN in a gene outside every set leaves the scores unchanged
+    other = [g for g in pb.var_names if g not in genes][0]
+    ok = pb.copy()
+    ok.X = np.asarray(ok.X, float).copy()
+    ok.X[ctrl, ok.var_names.get_loc(other)] = np.nan
+    pk.tl.gene_set_scores(ok, sets, min_size=3)
+    pk.tl.gene_set_scores(pb, sets, min_size=3)
+    np.testing.assert_allclose(ok.obsm["gene_set_scores"], pb.obsm["gene_set_scores"])

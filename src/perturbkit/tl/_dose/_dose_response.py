@@ -368,6 +368,14 @@ def gene_set_scores(
     adata = adata.copy() if copy else adata
     values = as_dense(adata.layers[layer] if layer is not None else adata.X)
     ctrl = (adata.obs[groupby].astype(str) == str(control)).to_numpy()
+    # a NaN or inf in a set's gene would make its z-score NaN and drop the gene from the set
+    # without a word (#12): name the genes instead
+    wanted = [i for i, g in enumerate(adata.var_names) if g in set(gene_sets["target"])]
+    bad = [adata.var_names[i] for i in wanted if not np.isfinite(values[:, i]).all()]
+    if bad:
+        where = f"layer {layer!r}" if layer is not None else "X"
+        raise ValueError(f"{where} has NaN or infinite values in gene(s) {bad[:10]} of gene_sets "
+                         f"({len(bad)} gene(s)); impute or remove them before scoring")
     mu = values[ctrl].mean(0)
     sd = values[ctrl].std(0, ddof=1)
     sd = np.where(sd > 0, sd, np.nan)
