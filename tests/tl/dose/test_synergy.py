@@ -134,3 +134,20 @@ def test_synergy_scores_curve_methods_on_three_drug_blocks_only():
     assert np.isnan(out.loc[0, "zip"])
     both = pk.tl.synergy_scores(cube, methods=("bliss", "zip"))
     assert np.isfinite(both.loc[0, "bliss"]) and both["n_combinations"].tolist() == out["n_combinations"].tolist()
+
+
+def test_duplicated_replicate_rows_raise_naming_block_and_doses():
+    # #12: a well entered twice under the same replicate number used to be averaged silently
+    one = _grid(SMALL).assign(replicate=1)
+    two = _grid(np.array(SMALL) + 2.0).assign(replicate=2)
+    ok = pd.concat([one, two], ignore_index=True)
+    tab = pk.tl.synergy(ok, method="bliss").set_index(["conc_row", "conc_col"])
+    assert tab.loc[(1.0, 10.0), "response"] == pytest.approx(51.0)
+    bad = pd.concat([ok, one.iloc[[4]]], ignore_index=True)  # (1, 10), replicate 1 twice
+    with pytest.raises(ValueError, match=r"block 'b1'.*conc_row=1, conc_col=10, replicate=1"):
+        pk.tl.synergy(bad, method="bliss")
+    with pytest.raises(ValueError, match="b1"):
+        pk.tl.synergy_scores(bad, methods=("hsa",))
+    # the same well in another block is not a duplicate
+    other = one.assign(block_id="b2")
+    assert len(pk.tl.synergy_scores(pd.concat([ok, other], ignore_index=True))) == 2

@@ -21,7 +21,10 @@ def check_blocks(
     doses, responses off the stated scale (``"percent"``: within [-200, 200] and not all
     within [-1.5, 1.5], which would be fractions; ``"fraction"``: within [-2, 2]), or a
     block whose dose grid is incomplete (every row dose must meet every column dose,
-    including the zero-dose row and column that hold the single drugs).
+    including the zero-dose row and column that hold the single drugs), and, when a
+    ``replicate`` column is present, for two rows with the same block, doses and replicate
+    (averaging them silently would weight that well twice; without a ``replicate`` column,
+    rows at the same doses are the replicates and are averaged).
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -57,6 +60,8 @@ def check_blocks(
             )
     else:
         raise ValueError(f"response_scale must be 'percent' or 'fraction', got {response_scale!r}")
+    if "replicate" in out.columns:
+        _check_duplicates(out, block_key)
     for block, sub in out.groupby(block_key, sort=False):
         keys = _dose_keys(sub)
         grid = sub.groupby(list(keys)).size()
@@ -76,6 +81,23 @@ def check_blocks(
             if len(lv) < 2:
                 raise ValueError(f"block {block!r}: {k!r} has only the zero dose")
     return out
+
+
+def _check_duplicates(out: pd.DataFrame, block_key: str) -> None:
+    doses = ["conc_row", "conc_col"] + (["conc_3"] if "conc_3" in out.columns else [])
+    dup = out.duplicated([block_key, *doses, "replicate"], keep=False)
+    if dup.any():
+        first = out.loc[dup, [block_key, *doses, "replicate"]].drop_duplicates()
+        block = first[block_key].iloc[0]
+        examples = ", ".join(
+            "(" + ", ".join(f"{d}={r[d]:g}" for d in doses) + f", replicate={r['replicate']})"
+            for _, r in first[first[block_key] == block].head(3).iterrows()
+        )
+        raise ValueError(
+            f"block {block!r}: {int(dup.sum())} rows share their doses and replicate with another row "
+            f"({len(first)} duplicated wells, e.g. {examples}); give each measurement its own "
+            "'replicate' number or drop the duplicates, since averaging them would weight those wells twice"
+        )
 
 
 def _dose_keys(sub: pd.DataFrame) -> tuple[str, ...]:
