@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
 import perturbkit as pk
 
@@ -117,3 +119,43 @@ def test_papalexi_matches_seurat() -> None:
     assert np.abs(got - ref.loc[got.index, "ko_fraction_seurat"]).max() < 0.03
     assert set(got.index[got > 0]) == {"IFNGR1", "IFNGR2", "JAK2", "STAT1", "IRF1", "SMAD4"}
     assert got["IRF1"] == pytest.approx(0.472, abs=0.002) and got["STAT1"] == pytest.approx(0.792, abs=0.002)
+
+
+@pytest.fixture(scope="module")
+def signed() -> ad.AnnData:
+    a = pk.data.simulate_screen(n_cells=600, n_genes=30, seed=0)
+    pk.tl.assign_guides(a, method="mixture")
+    pk.tl.perturbation_signature(a)
+    return a
+
+
+def test_sparse_signature_same_classes(signed) -> None:
+    """#12: a sparse signature layer gives the dense layer's classes (it used to crash)."""
+    dense = pk.tl.mixscape(signed, copy=True)
+    b = signed.copy()
+    b.layers["perturbation_signature"] = sparse.csr_matrix(b.layers["perturbation_signature"])
+    pk.tl.mixscape(b)
+    assert (b.obs["mixscape_class"] == dense.obs["mixscape_class"]).all()
+    assert dense.uns["mixscape"]["summary"]["ko_fraction"].max() > 0.5
+
+
+def test_nan_in_signature_raises_naming_layer_and_cells(signed) -> None:
+    """#12: one NaN control row used to turn every knockout call into 0 silently."""
+    b = signed.copy()
+    cell = np.flatnonzero(b.obs["perturbation"] == "control")[0]
+    b.layers["perturbation_signature"][cell, 3] = np.nan
+    with pytest.raises(ValueError, match=rf"perturbation_signature.*1 cell\(s\) \(first: {b.obs_names[cell]}\)"):
+        pk.tl.mixscape(b)
+
+
+def test_target_under_three_cells_nan_and_warning(signed) -> None:
+    """#12: a target with 2 cells gets ko_fraction NaN and a warning naming it, not 0.0."""
+    b = signed.copy()
+    b.obs["perturbation"] = b.obs["perturbation"].astype(str)
+    drop = np.flatnonzero(b.obs["perturbation"] == "T1")[2:]
+    b.obs.iloc[drop, b.obs.columns.get_loc("perturbation")] = "multiple"
+    with pytest.warns(UserWarning, match="target 'T1' has 2 cell"):
+        pk.tl.mixscape(b)
+    summary = b.uns["mixscape"]["summary"]
+    assert np.isnan(summary.loc["T1", "ko_fraction"]) and summary.loc["T1", "n_cells"] == 2
+    assert summary.drop(index="T1")["ko_fraction"].notna().all()

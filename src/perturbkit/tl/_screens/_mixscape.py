@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from anndata import AnnData
@@ -306,7 +308,12 @@ def mixscape(
     KeyError
         ``layers[signature_key]`` or ``layers[layer]`` missing.
     ValueError
-        No control cells.
+        No control cells; NaN or infinite values in the signature (naming the layer and cells).
+
+    Warns
+    -----
+    UserWarning
+        A target with fewer than 3 cells (its ``ko_fraction`` is NaN, naming the target).
 
     A lazy signature or counts layer (:func:`perturbkit.data.read_lazy`), or one over 2**26
     entries, is read in blocks of cells: group means and detection for the DE step, then
@@ -345,7 +352,14 @@ def mixscape(
         mean_expm1, pct = _mix_chunks.expression_moments(counts, labels, [*targets, str(control)])
     else:
         y = _lognorm(adata, layer)
-        sig = np.asarray(sig_layer, dtype=float)
+        sig = np.asarray(sig_layer.toarray() if sparse.issparse(sig_layer) else sig_layer, dtype=float)
+        bad = ~np.isfinite(sig).all(1)
+        if bad.any():
+            # one NaN row among the controls would shift every target's direction and mixture silently
+            names = ", ".join(map(str, adata.obs_names[bad][:5]))
+            raise ValueError(f"adata.layers[{signature_key!r}] has NaN or infinite values in {int(bad.sum())} "
+                             f"cell(s) (first: {names}); recompute it with pk.tl.perturbation_signature "
+                             "or drop those cells")
         mean_expm1 = np.array([np.expm1(y[labels == g]).mean(0) for g in [*targets, str(control)]])
         pct = np.array([(y[labels == g] > 0).mean(0) for g in [*targets, str(control)]])
     n_cells = {t: int((labels == t).sum()) for t in targets}
@@ -383,6 +397,12 @@ def mixscape(
         row["n_de_genes"] = int(de.size)
         row["de_genes"] = ";".join(adata.var_names[de][:50])
         cls[cells], glob[cells] = f"{t} NP", "NP"
+        if n1 < 3:  # no DE test or mixture on fewer than 3 cells: NaN, never a silent 0
+            warnings.warn(f"mixscape: target {t!r} has {n1} cell(s) (< 3); its ko_fraction is NaN "
+                          "and its cells are classed NP", UserWarning, stacklevel=2)
+            row["ko_fraction"] = np.nan
+            rows.append(row)
+            continue
         if de.size < min_de_genes:
             rows.append(row)
             continue
