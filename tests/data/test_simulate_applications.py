@@ -37,3 +37,19 @@ def test_simulator_truth_and_errors():
     assert (truth["nunique"] == 1).all()  # one planted value per block, repeated on its rows
     assert truth.loc["sim_1", "first"] > 5 > abs(truth.loc["sim_2", "first"])
     assert truth.loc["sim_3", "first"] < -5
+
+
+def test_simulate_cluster_reversal_plants_cluster_signatures():
+    a, b = pk.data.simulate_cluster_reversal(seed=2), pk.data.simulate_cluster_reversal(seed=2)
+    np.testing.assert_array_equal(a.X, b.X)
+    truth = a.uns["truth"]
+    for ct, up in truth["up"].items():
+        sub = a[a.obs["cell_type"] == ct]
+        sick = (sub.obs["perturbation"] == "disease").to_numpy()
+        x = np.asarray(sub[:, up].X)
+        assert 0.7 < x[sick].mean() - x[~sick].mean() < 1.3  # planted shift of 1.0
+    sig = a.uns["signatures"]
+    small = truth["small_cluster"]
+    assert sig.loc[sig.index.str.startswith("niche_reverser"), truth["up"][small]].to_numpy().mean() < -1.5
+    with pytest.raises(ValueError, match="n_genes"):
+        pk.data.simulate_cluster_reversal(n_genes=50)

@@ -20,6 +20,7 @@ from ._load import CONTROL, SCHEMA, fallbacks_used, is_stand_in, list_datasets, 
 from ._manifest import manifest, manifests
 
 # simulators (one module per kind of experiment)
+from ._simulate_cluster_reversal import simulate_cluster_reversal as simulate_cluster_reversal
 from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
 from ._simulate_dose import simulate_response_transfer as simulate_response_transfer
@@ -64,6 +65,7 @@ __all__ = [
     "mirror_dir",
     "published_ic50",
     "read_lazy",
+    "simulate_cluster_reversal",
     "simulate_combination",
     "simulate_combinations",
     "simulate_communication",

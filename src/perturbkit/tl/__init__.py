@@ -1,6 +1,9 @@
 """Tools: one module per method; each annotates an AnnData or returns a tidy table."""
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
+from ._dose._asgard import AsgardResult as AsgardResult
+from ._dose._asgard import asgard as asgard
+from ._dose._asgard import cluster_connectivity as cluster_connectivity
 from ._dose._cell_dose import cell_viability as cell_viability
 from ._dose._cell_dose import resistant_cells as resistant_cells
 from ._dose._connectivity import compound_signatures as compound_signatures
