@@ -32,6 +32,7 @@ from ._simulate_perturbation import simulate_perturbation_library as simulate_pe
 from ._simulate_pharmacogenomics import published_ic50 as published_ic50
 from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
 from ._simulate_pharmacogenomics import simulate_viability_plates as simulate_viability_plates
+from ._simulate_ontology import simulate_ontology_response as simulate_ontology_response
 from ._simulate_pooled import simulate_combination as simulate_combination
 from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
 from ._simulate_resistance import simulate_resistance as simulate_resistance
@@ -72,6 +73,7 @@ __all__ = [
     "simulate_dose_response",
     "simulate_dose_table",
     "simulate_drug_response",
+    "simulate_ontology_response",
     "simulate_drug_signatures",
     "simulate_gene_sets",
     "simulate_lr_resource",

@@ -7,6 +7,9 @@ from ._dose._asgard import cluster_connectivity as cluster_connectivity
 from ._dose._cell_dose import cell_viability as cell_viability
 from ._dose._cell_dose import resistant_cells as resistant_cells
 from ._dose._connectivity import compound_signatures as compound_signatures
+from ._dose._visible_network import VisibleNetworkResult as VisibleNetworkResult
+from ._dose._visible_network import prune_ontology as prune_ontology
+from ._dose._visible_network import visible_network as visible_network
 from ._dose._connectivity import connectivity as connectivity
 from ._dose._connectivity import ks_score as ks_score
 from ._dose._dose_response import dose_potency as dose_potency
