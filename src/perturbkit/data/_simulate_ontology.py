@@ -23,9 +23,11 @@ def simulate_ontology_response(
     seed: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """A three-level hierarchy (root -> branches -> leaves -> genes), binary mutations and a
-    ln IC50 per drug: drug ``D{k}`` is more sensitive by ``effect`` when any gene of leaf
-    ``L{k}_0`` is mutated, for ``k < min(n_drugs - 1, n_branches)``; the remaining drugs (at
-    least the last) have no planted subsystem (tissue + noise only).
+    ln IC50 per drug, with the response driven by one planted subsystem per drug: drug ``D{k}``
+    is more sensitive by ``effect`` in lines where *both* leaves ``L{k}_0`` and ``L{k}_1`` of
+    branch ``B{k}`` carry a mutation (an interaction between two sub-pathways that first meet
+    in the module of ``B{k}``), for ``k < min(n_drugs - 1, n_branches)``; the remaining drugs
+    (at least the last) have no planted subsystem (tissue + noise only).
 
     Parameters
     ----------
@@ -34,9 +36,9 @@ def simulate_ontology_response(
     n_branches, n_leaves, genes_per_leaf
         Hierarchy shape: ``B{i}`` branches under ``root``, ``L{i}_{j}`` leaves, genes ``G{i}_{j}_{g}``.
     n_drugs
-        Drugs ``D0``..; ``D{k}`` for ``k < min(n_drugs - 1, n_branches)`` has a planted leaf.
+        Drugs ``D0``..; ``D{k}`` for ``k < min(n_drugs - 1, n_branches)`` has a planted branch.
     mutation_rate, effect, noise
-        Per-gene mutation probability, ln IC50 shift of lines with a mutated planted leaf, noise SD.
+        Per-gene mutation probability, ln IC50 shift of lines with both planted leaves mutated, noise SD.
     n_tissues
         Tissues, each shifting every drug's ln IC50.
     seed
@@ -47,15 +49,20 @@ def simulate_ontology_response(
     dict
         ``ic50`` (cell lines x drugs), ``features`` (``<gene>_mut`` columns and
         ``TISSUE_FACTOR``), ``terms`` (``parent``, ``child``), ``genes`` (``term``, ``gene``)
-        and ``truth`` (``drug``, ``term``: the planted leaf, ``branch``: its parent).
+        and ``truth`` (``drug``, ``term``: the planted branch, ``leaves``: its two leaves,
+        ``n_hit``: lines carrying the planted interaction).
 
     Examples
     --------
     >>> import perturbkit as pk
     >>> sim = pk.data.simulate_ontology_response(seed=0)
     >>> sim["ic50"].shape, sim["truth"]["term"].tolist()
-    ((400, 3), ['L0_0', 'L1_0'])
+    ((400, 3), ['B0', 'B1'])
+    >>> sim["truth"]["n_hit"].tolist()
+    [57, 46]
     """
+    if n_leaves < 2:
+        raise ValueError(f"n_leaves must be >= 2 (the planted interaction joins two leaves), got {n_leaves}")
     if n_drugs < 2:
         raise ValueError(f"n_drugs must be >= 2 (one drug stays without a planted subsystem), got {n_drugs}")
     rng = np.random.default_rng(seed)
@@ -77,11 +84,13 @@ def simulate_ontology_response(
     ic50 = rng.normal(0, noise, (n_cells, n_drugs)) + shift[tissue] + rng.normal(0, 1.0, n_drugs)
     truth = []
     for k in range(min(n_drugs - 1, n_branches)):
-        leaf = f"L{k}_0"
-        cols = [names.index(g) for g in genes.loc[genes["term"] == leaf, "gene"]]
-        hit = mut[:, cols].any(axis=1)
+        leaves = [f"L{k}_0", f"L{k}_1"]
+        hit = np.ones(n_cells, bool)
+        for leaf in leaves:
+            cols = [names.index(g) for g in genes.loc[genes["term"] == leaf, "gene"]]
+            hit &= mut[:, cols].any(axis=1)
         ic50[:, k] += effect * hit
-        truth.append({"drug": f"D{k}", "term": leaf, "branch": f"B{k}"})
+        truth.append({"drug": f"D{k}", "term": f"B{k}", "leaves": leaves, "n_hit": int(hit.sum())})
     return {
         "ic50": pd.DataFrame(ic50, index=cells, columns=[f"D{k}" for k in range(n_drugs)]),
         "features": features,

@@ -7,9 +7,6 @@ from ._dose._asgard import cluster_connectivity as cluster_connectivity
 from ._dose._cell_dose import cell_viability as cell_viability
 from ._dose._cell_dose import resistant_cells as resistant_cells
 from ._dose._connectivity import compound_signatures as compound_signatures
-from ._dose._visible_network import VisibleNetworkResult as VisibleNetworkResult
-from ._dose._visible_network import prune_ontology as prune_ontology
-from ._dose._visible_network import visible_network as visible_network
 from ._dose._connectivity import connectivity as connectivity
 from ._dose._connectivity import ks_score as ks_score
 from ._dose._dose_response import dose_potency as dose_potency
@@ -29,6 +26,9 @@ from ._dose._subpopulation_drug_response import (
 from ._dose._synergy import synergy as synergy
 from ._dose._synergy import synergy_scores as synergy_scores
 from ._dose._synergy_sensitivity import synergy_sensitivity as synergy_sensitivity
+from ._dose._visible_network import VisibleNetworkResult as VisibleNetworkResult
+from ._dose._visible_network import prune_ontology as prune_ontology
+from ._dose._visible_network import visible_network as visible_network
 from ._predict._combination_profiles import combination_profiles as combination_profiles
 from ._predict._combinations import predict_combinations as predict_combinations
 from ._predict._dose_signature import predict_dose_signature as predict_dose_signature
