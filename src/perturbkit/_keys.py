@@ -12,10 +12,12 @@ from typing import Any
 from anndata import AnnData
 
 __all__ = [
-    "GUIDE", "GUIDE_NAMES", "MIXSCAPE", "NORMALIZED", "PERTURBATION_SIGNATURE", "RESISTANCE", "SPATIAL_UNIT",
+    "FLOWSIG", "GUIDE", "GUIDE_NAMES", "MIXSCAPE", "NORMALIZED", "PERTURBATION_SIGNATURE", "RESISTANCE", "SPATIAL_UNIT",
     "nhood_key", "obs_key", "require_layer", "require_obs", "require_uns",
 ]
 
+#: ``uns`` key (and ``obsm`` prefix) of :func:`perturbkit.tl.flowsig`, read by ``pl.flowsig``.
+FLOWSIG = "flowsig"
 #: ``uns``/``obs`` key of :func:`perturbkit.tl.assign_guides` (its ``key_added`` default).
 GUIDE = "guide"
 #: ``uns`` key with the guide names (columns of the guide-count matrix in ``obsm``), written by

@@ -29,6 +29,7 @@ READERS = [
     ("pl.resistance_curves", lambda a: pk.pl.resistance_curves(a), r"pk\.tl\.resistant_subpopulation"),
     ("pl.nhood_enrichment", lambda a: pk.pl.nhood_enrichment(a), r"pk\.tl\.nhood_enrichment"),
     ("get.nhood_enrichment", lambda a: pk.get.nhood_enrichment(a), r"pk\.tl\.nhood_enrichment"),
+    ("pl.flowsig", lambda a: pk.pl.flowsig(a), r"pk\.tl\.flowsig"),
     ("pl.screen_counts", lambda a: pk.pl.screen_counts(a), r"pk\.pp\.normalize_screen"),
     ("get.dose_curves", lambda a: pk.get.dose_curves(a, obsm_key="gene_set_scores"), r"pk\.tl\.gene_set_scores"),
 ]

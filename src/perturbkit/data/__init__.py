@@ -27,6 +27,7 @@ from ._simulate_dose import simulate_response_transfer as simulate_response_tran
 from ._simulate_drug_signatures import simulate_drug_signatures as simulate_drug_signatures
 from ._simulate_epigenome import simulate_methylation_screen as simulate_methylation_screen
 from ._simulate_epigenome import simulate_multiome_screen as simulate_multiome_screen
+from ._simulate_flows import simulate_flows as simulate_flows
 from ._simulate_ontology import simulate_ontology_response as simulate_ontology_response
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
 from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
@@ -75,6 +76,7 @@ __all__ = [
     "simulate_drug_response",
     "simulate_ontology_response",
     "simulate_drug_signatures",
+    "simulate_flows",
     "simulate_gene_sets",
     "simulate_lr_resource",
     "simulate_methylation_screen",

@@ -5,6 +5,7 @@ from ._calibration import qq as qq
 from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano
+from ._flows import flowsig as flowsig
 from ._guides import guide_mixture as guide_mixture
 from ._mixscape import mixscape as mixscape
 from ._pooled_screen import screen_counts as screen_counts

@@ -76,6 +76,8 @@ from ._spatial._clones import clone_neighbourhood as clone_neighbourhood
 from ._spatial._commot import commot as commot
 from ._spatial._commot import flow_summary as flow_summary
 from ._spatial._commot import received_signal as received_signal
+from ._spatial._flowsig import flowsig as flowsig
+from ._spatial._flowsig import flowsig_changes as flowsig_changes
 from ._spatial._misty import misty as misty
 from ._spatial._sigra import graph_impute as graph_impute
 from ._spatial._spatial_lr import spatial_lr as spatial_lr
