@@ -36,6 +36,7 @@ from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_
 from ._simulate_pharmacogenomics import simulate_viability_plates as simulate_viability_plates
 from ._simulate_pooled import simulate_combination as simulate_combination
 from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
+from ._simulate_protein import simulate_protein_screen as simulate_protein_screen
 from ._simulate_resistance import simulate_resistance as simulate_resistance
 from ._simulate_resources import simulate_communication as simulate_communication
 from ._simulate_resources import simulate_gene_sets as simulate_gene_sets
@@ -84,6 +85,7 @@ __all__ = [
     "simulate_perturbation",
     "simulate_perturbation_library",
     "simulate_pooled_screen",
+    "simulate_protein_screen",
     "simulate_resistance",
     "simulate_response_transfer",
     "simulate_screen",

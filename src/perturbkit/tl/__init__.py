@@ -61,9 +61,11 @@ from ._screens._pooled_screen import core_essential_genes as core_essential_gene
 from ._screens._pooled_screen import mageck_test as mageck_test
 from ._screens._pooled_screen import screen_qc as screen_qc
 from ._screens._pooled_screen import sgrna_lfc as sgrna_lfc
+from ._screens._protein import protein_knockout as protein_knockout
 from ._screens._rra import rra as rra
 from ._screens._scing import grn as grn
 from ._screens._scing import grn_aupr as grn_aupr
+from ._screens._scmageck import scmageck_lr as scmageck_lr
 from ._screens._scmageck import scmageck_rra as scmageck_rra
 from ._spatial._ccc import differential_lr as differential_lr
 from ._spatial._ccc import lr_scores as lr_scores

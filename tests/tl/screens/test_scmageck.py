@@ -59,3 +59,50 @@ def test_seeded_and_bad_input(screen_fx) -> None:
         pk.tl.scmageck_rra(screen_fx, control="NT")
     with pytest.raises(ValueError, match="top must be"):
         pk.tl.scmageck_rra(screen_fx, top=0)
+
+
+@pytest.fixture(scope="module")
+def high_moi():
+    """MOI 1.5: most targeted cells carry guides of several targets; T4-T7 never knock out."""
+    return pk.data.simulate_screen(n_cells=1500, n_genes=40, moi=1.5, ko_fraction=[0.9] * 4 + [0.0] * 4, seed=1)
+
+
+def test_lr_recovers_planted_effects_jointly(high_moi) -> None:
+    lr = pk.tl.scmageck_lr(high_moi, n_permutations=100)
+    truth = high_moi.uns["truth"]["effects"].stack().rename("truth").rename_axis(["target", "gene"])
+    m = lr.merge(truth.reset_index(), on=["target", "gene"]).set_index(["target", "gene"])
+    active = m.loc[["T0", "T1", "T2", "T3"]]
+    assert np.corrcoef(active["coef"], active["truth"])[0, 1] > 0.85
+    hits = active[active["truth"].abs() > 0.3]
+    assert (hits["pvalue"] < 0.05).mean() > 0.95
+    assert (np.sign(hits["coef"]) == np.sign(hits["truth"])).mean() > 0.95
+    own = lr[(lr["target"] == lr["gene"]) & lr["target"].isin(["T0", "T1", "T2", "T3"])]
+    assert (own["coef"] < -1).all() and (own["pvalue"] <= 1 / 101 + 1e-12).all()
+    # targets without a knockout share their cells with active ones: the joint fit keeps them null
+    null = m.loc[["T4", "T5", "T6", "T7"], "pvalue"]
+    assert (null < 0.05).mean() < 0.08 and (null < 0.5).mean() < 0.6
+    assert set(lr.columns) >= {"target", "gene", "n_cells", "coef", "pvalue", "padj", "rank"}
+
+
+def test_lr_uses_multi_guide_cells(high_moi) -> None:
+    """The guide design keeps cells with several targets; single-target labels drop them."""
+    joint = pk.tl.scmageck_lr(high_moi, n_permutations=0).groupby("target")["n_cells"].first()
+    a = pk.tl.assign_guides(high_moi, method="mixture", copy=True)
+    single = pk.tl.scmageck_lr(a, guide_key=None, n_permutations=0).groupby("target")["n_cells"].first()
+    assert (joint > 2 * single).all(), (joint, single)
+    assert "pvalue" not in pk.tl.scmageck_lr(a, guide_key=None, n_permutations=0)
+
+
+def test_lr_seeded_and_bad_input(high_moi) -> None:
+    a = pk.tl.scmageck_lr(high_moi, n_permutations=20, genes=["T0", "G1"], seed=3)
+    b = pk.tl.scmageck_lr(high_moi, n_permutations=20, genes=["T0", "G1"], seed=3)
+    assert a.equals(b)
+    with pytest.raises(ValueError, match="lambda_ must be > 0"):
+        pk.tl.scmageck_lr(high_moi, lambda_=0)
+    with pytest.raises(ValueError, match="genes not in adata.var_names: \\['nope'\\]"):
+        pk.tl.scmageck_lr(high_moi, genes=["nope"])
+    with pytest.raises(KeyError, match="adata.obsm has no 'guides_umi'"):
+        pk.tl.scmageck_lr(high_moi, guide_key="guides_umi")
+    small = high_moi[:60].copy()
+    with pytest.warns(UserWarning, match="fewer than 20 cells left out: \\['T"):
+        pk.tl.scmageck_lr(small, min_cells=20, n_permutations=0)
