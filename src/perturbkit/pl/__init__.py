@@ -10,6 +10,8 @@ from ._guides import guide_mixture as guide_mixture
 from ._mixscape import mixscape as mixscape
 from ._pooled_screen import screen_counts as screen_counts
 from ._pooled_screen import screen_rank as screen_rank
+from ._predictors import model_scores as model_scores
+from ._predictors import subsystem_importance as subsystem_importance
 from ._resistant_subpopulation import resistance_curves as resistance_curves
 from ._spatial import nhood_enrichment as nhood_enrichment
 from ._spatial import spatial_scatter as spatial_scatter

@@ -435,7 +435,7 @@ def visible_network(
     lr: float = 1e-2,
     seeds: Sequence[int] = (0,),
     mark_genes: Sequence[str] = (),
-    importance: bool = True,
+    importance: bool | Sequence = True,
 ) -> VisibleNetworkResult:
     """Train a DrugCell-style visible network and its baselines on held-out cell lines.
 
@@ -475,7 +475,8 @@ def visible_network(
     mark_genes
         Input genes to flag in ``terms`` (``has_<gene>``: the gene is in the term's subtree).
     importance
-        Compute RLIPP per term and drug (on all cell lines with a measured IC50).
+        Compute RLIPP per term for every drug (``True``), for the drugs listed, or not at all
+        (``False``); on all cell lines with a measured IC50, after training.
 
     Returns
     -------
@@ -503,6 +504,13 @@ def visible_network(
     from threadpoolctl import threadpool_limits
 
     drugs = list(drugs)
+    if isinstance(importance, bool):
+        rlipp_drugs = drugs if importance else []
+    else:
+        rlipp_drugs = list(importance)
+        bad = [d for d in rlipp_drugs if d not in drugs]
+        if bad:
+            raise KeyError(f"importance names drugs {bad} that are not in drugs")
     gene_names = _check_inputs(ic50, features, drugs, tissue_key, gene_suffix, genes, mark_genes, test_fraction,
                                val_fraction, hidden, aux_weight, max_epochs, patience)
     ont = prune_ontology(terms, genes, gene_names, min_genes=min_genes)
@@ -578,9 +586,10 @@ def visible_network(
                 for m, p in preds.items():
                     tab[m] = p[te].ravel()
                 pred_tables.append(tab.dropna(subset=["observed"]))
-                if importance:
-                    term_rows.extend(_rlipp(vis, ont, state.numpy().astype(float), gene_index, y_raw, drugs,
-                                            hidden, mark_genes, seed))
+                if rlipp_drugs:
+                    cols = [drugs.index(d) for d in rlipp_drugs]
+                    term_rows.extend(_rlipp(vis, ont, state.numpy().astype(float), gene_index, y_raw[:, cols],
+                                            rlipp_drugs, hidden, mark_genes, seed))
     finally:
         torch.set_num_threads(n_threads)
     ont_table = ont.assign(n_children=ont["children"].map(len), n_direct_genes=ont["genes"].map(len))[

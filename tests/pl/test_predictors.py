@@ -1,0 +1,57 @@
+"""model_scores and subsystem_importance draw what the tables say."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import perturbkit as pk  # noqa: E402
+
+
+def _scores():
+    return pd.DataFrame({"model": ["net", "mean"] * 4, "seed": [0, 0, 1, 1] * 2, "drug": ["a"] * 4 + ["b"] * 4,
+                         "pearson": [0.5, 0.0, 0.3, 0.0, 0.6, 0.0, 0.8, 0.0]})
+
+
+def test_model_scores_bars_are_means_with_sd():
+    ax = pk.pl.model_scores(_scores(), models=["mean", "net"])
+    bars = ax.patches
+    heights = [b.get_height() for b in bars]
+    assert heights == pytest.approx([0.0, 0.0, 0.4, 0.7])  # mean bars for a, b; then net for a, b
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert ax.get_xlabel() == "drug" and ax.get_title()
+    err = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar is not None]
+    seg = err[1].errorbar.lines[2][0].get_segments()[0]  # net, drug a: 0.4 +- SD(0.5, 0.3)
+    assert seg[1][1] - seg[0][1] == pytest.approx(2 * np.std([0.5, 0.3], ddof=1))
+    overall = pk.pl.model_scores(_scores(), group_key=None, metric_label="r")
+    assert [b.get_height() for b in overall.patches] == pytest.approx([0.55, 0.0])
+    assert overall.get_ylabel() == "r"
+    plt.close("all")
+
+
+def test_model_scores_bad_input():
+    with pytest.raises(KeyError, match="'rmse'"):
+        pk.pl.model_scores(_scores(), metric="rmse")
+    with pytest.raises(KeyError, match="'ridge'"):
+        pk.pl.model_scores(_scores(), models=["net", "ridge"])
+
+
+def test_subsystem_importance_ranks_predictive_terms():
+    terms = pd.DataFrame({"seed": [0, 1] * 3, "term": ["A", "A", "B", "B", "C", "C"], "drug": "d",
+                          "rlipp": [0.4, 0.6, 0.1, 0.1, 3.0, 1.0], "rho_term": [0.4, 0.4, 0.3, 0.3, 0.05, 0.1],
+                          "has_X": [True, True, False, False, False, False]})
+    ax = pk.pl.subsystem_importance(terms, drug="d", highlight="has_X", labels={"A": "term A"})
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["B", "term A"]  # C fails min_rho
+    assert [b.get_width() for b in ax.patches] == pytest.approx([0.1, 0.5])
+    assert ax.patches[1].get_facecolor() != ax.patches[0].get_facecolor()
+    assert ax.get_xlabel() and ax.get_ylabel() and "X in subtree" in ax.get_title()
+    with pytest.raises(KeyError, match="drug 'e'"):
+        pk.pl.subsystem_importance(terms, drug="e")
+    with pytest.raises(KeyError, match="has_Y"):
+        pk.pl.subsystem_importance(terms, drug="d", highlight="has_Y")
+    plt.close("all")
