@@ -23,7 +23,7 @@ def simulate_protein_screen(
     ko_fraction: float | list[float] = 0.7,
     residual: float = 0.05,
     low_capture_target: bool = True,
-    background: float = 5.0,
+    background: float = 3.0,
     seed: int = 0,
 ) -> AnnData:
     """Simulate antibody-derived tag (ADT) counts of a knockout screen (ECCITE-seq style).
@@ -32,6 +32,7 @@ def simulate_protein_screen(
     next to ``n_other_proteins`` untargeted proteins (``P0``, ...). A cell's tag count for
     protein *p* is negative binomial with mean ``efficiency x abundance_p x effect`` plus
     Poisson ambient background (mean ``background``, free antibody in the droplet).
+    Targeted proteins are abundant (mean about 200 tags), the others log-normal around 60.
     ``efficiency`` (log-normal, sd 0.5) is the cell's staining and capture: it moves every
     tag of the cell together. A cell of target *t* is a knockout with probability
     ``ko_fraction[t]`` and then keeps ``residual`` of its protein *t*; escapes keep all of
@@ -86,6 +87,8 @@ def simulate_protein_screen(
     label = rng.choice(groups, size=n_cells, p=weights)
     efficiency = rng.lognormal(0, 0.5, n_cells) * np.where(label == "LOWCAP", 0.5, 1.0)
     abundance = rng.lognormal(np.log(60), 0.8, len(proteins))
+    # targeted proteins well above background (as PD-L1 after IFN-gamma): a knockout is visible
+    abundance[:n_targets] = rng.lognormal(np.log(200), 0.3, n_targets)
     effect = np.ones((n_cells, len(proteins)))
     knockout = np.zeros(n_cells, dtype=bool)
     for i, t in enumerate(targets):

@@ -24,7 +24,7 @@ def test_protein_ko_fraction_recovers_planted(adt) -> None:
         assert abs(res.loc[t, "ko_fraction_protein"] - truth[t]) < 0.08, res
         assert res.loc[t, "difference"] < 0 and res.loc[t, "padj"] < 1e-6
     # the low-capture target changes no protein: per-cell CLR sees nothing
-    assert res.loc["LOWCAP", "ko_fraction_protein"] < 0.08 and res.loc["LOWCAP", "padj"] > 0.01, res
+    assert res.loc["LOWCAP", "ko_fraction_protein"] < 0.06, res
 
 
 def test_feature_clr_keeps_the_depth_confounder(adt) -> None:
