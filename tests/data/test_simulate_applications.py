@@ -53,3 +53,14 @@ def test_simulate_cluster_reversal_plants_cluster_signatures():
     assert sig.loc[sig.index.str.startswith("niche_reverser"), truth["up"][small]].to_numpy().mean() < -1.5
     with pytest.raises(ValueError, match="n_genes"):
         pk.data.simulate_cluster_reversal(n_genes=50)
+
+
+def test_simulate_isogenic_screen_plants_lethal_genes():
+    s = pk.data.simulate_isogenic_screen(seed=1)
+    t = s.uns["truth"]
+    assert int(t["lethal"].sum()) == 15 and int(t["suppressed"].sum()) == 5
+    assert (t.loc[t["lethal"], "true_interaction"] == -2.0).all()
+    assert set(s.var["cell_line"]) == {"parental", "mutant"}
+    np.testing.assert_array_equal(s.X, pk.data.simulate_isogenic_screen(seed=1).X)
+    with pytest.raises(ValueError, match="exceeds n_genes"):
+        pk.data.simulate_isogenic_screen(n_genes=10)

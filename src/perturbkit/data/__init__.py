@@ -35,6 +35,7 @@ from ._simulate_pharmacogenomics import published_ic50 as published_ic50
 from ._simulate_pharmacogenomics import simulate_drug_response as simulate_drug_response
 from ._simulate_pharmacogenomics import simulate_viability_plates as simulate_viability_plates
 from ._simulate_pooled import simulate_combination as simulate_combination
+from ._simulate_pooled import simulate_isogenic_screen as simulate_isogenic_screen
 from ._simulate_pooled import simulate_pooled_screen as simulate_pooled_screen
 from ._simulate_protein import simulate_protein_screen as simulate_protein_screen
 from ._simulate_resistance import simulate_resistance as simulate_resistance
@@ -79,6 +80,7 @@ __all__ = [
     "simulate_drug_signatures",
     "simulate_flows",
     "simulate_gene_sets",
+    "simulate_isogenic_screen",
     "simulate_lr_resource",
     "simulate_methylation_screen",
     "simulate_multiome_screen",

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-__all__ = ["simulate_combination", "simulate_pooled_screen"]
+__all__ = ["simulate_combination", "simulate_isogenic_screen", "simulate_pooled_screen"]
 
 
 def simulate_pooled_screen(
@@ -202,3 +202,112 @@ def simulate_combination(
     table = pd.DataFrame(rows)
     planted = pd.DataFrame(truth).set_index("block_id").add_prefix("true_")
     return table.join(planted, on="block_id")
+
+
+def simulate_isogenic_screen(
+    n_genes: int = 500,
+    *,
+    sgrnas_per_gene: int = 4,
+    n_essential: int = 50,
+    n_lethal: int = 15,
+    n_suppressed: int = 5,
+    n_replicates: int = 3,
+    reads_per_sgrna: float = 500.0,
+    essential_lfc: float = -2.5,
+    lethal_lfc: float = -2.0,
+    mutant_scale: float = 0.7,
+    dispersion: float = 0.05,
+    inactive_fraction: float = 0.1,
+    seed: int = 0,
+) -> AnnData:
+    """The same pooled knockout screen in a parental line and an isogenic mutant line, with
+    planted synthetic-lethal partners of the mutation.
+
+    Genes: the first ``n_essential`` drop by ``essential_lfc`` (log2) in both lines; the
+    next ``n_lethal`` are **synthetic lethal** with the mutation (no effect in the parental
+    line, ``lethal_lfc`` in the mutant); the next ``n_suppressed`` are essential in the
+    parental line only (their loss is tolerated in the mutant: a positive interaction).
+    The mutant line grows more slowly, so every log fold change of the mutant screen is
+    multiplied by ``mutant_scale``: a difference in dynamic range that is not an
+    interaction. Each line has its own library representation; counts are negative binomial.
+
+    Parameters
+    ----------
+    n_genes, sgrnas_per_gene
+        Library size.
+    n_essential, n_lethal, n_suppressed
+        Planted gene classes (the first genes of the list, in that order).
+    n_replicates
+        Replicate screens per line (initial and final sample each).
+    reads_per_sgrna
+        Mean depth per guide.
+    essential_lfc, lethal_lfc
+        Planted log2 fold changes of fully active guides.
+    mutant_scale
+        Dynamic range of the mutant screen relative to the parental one.
+    dispersion, inactive_fraction
+        Count overdispersion; share of guides that do not cut.
+    seed
+        Random seed.
+
+    Returns
+    -------
+    AnnData
+        sgRNAs x samples (``<line>_<timepoint>_<replicate>``; ``var``: ``cell_line``
+        (``"parental"``/``"mutant"``), ``timepoint``, ``role``, ``replicate``), int64 counts in
+        ``X`` and ``layers["counts"]``; ``obs``: ``sgRNA``, ``gene``, ``efficiency``.
+        ``uns["truth"]``: DataFrame by gene with ``lfc_parental``, ``lfc_mutant`` (planted,
+        mutant before scaling), ``essential``, ``lethal``, ``suppressed`` (bool) and
+        ``true_interaction`` (``lfc_mutant - lfc_parental``).
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> screen = pk.data.simulate_isogenic_screen(seed=0)
+    >>> screen.shape, int(screen.uns["truth"]["lethal"].sum())
+    ((2000, 12), 15)
+    """
+    if n_essential + n_lethal + n_suppressed > n_genes:
+        raise ValueError(
+            f"n_essential + n_lethal + n_suppressed ({n_essential + n_lethal + n_suppressed}) exceeds n_genes ({n_genes})"
+        )
+    if not 0 < mutant_scale <= 2:
+        raise ValueError(f"mutant_scale must be in (0, 2], got {mutant_scale}")
+    rng = np.random.default_rng(seed)
+    genes = [f"GENE{i:04d}" for i in range(n_genes)]
+    par, mut = np.zeros(n_genes), np.zeros(n_genes)
+    par[:n_essential] = mut[:n_essential] = essential_lfc
+    lethal = slice(n_essential, n_essential + n_lethal)
+    mut[lethal] = lethal_lfc
+    supp = slice(n_essential + n_lethal, n_essential + n_lethal + n_suppressed)
+    par[supp] = essential_lfc
+    n_sg = n_genes * sgrnas_per_gene
+    gene_of = np.repeat(np.arange(n_genes), sgrnas_per_gene)
+    efficiency = np.where(rng.random(n_sg) < inactive_fraction, 0.0, rng.uniform(0.6, 1.0, n_sg))
+    abundance = rng.lognormal(0.0, 0.6, n_sg)
+    columns, samples, var_rows = [], [], []
+    for line, lfc, scale in (("parental", par, 1.0), ("mutant", mut, mutant_scale)):
+        line_abundance = abundance * rng.lognormal(0.0, 0.2, n_sg)
+        sg_lfc = scale * lfc[gene_of] * efficiency
+        for r in range(1, n_replicates + 1):
+            for timepoint in ("initial", "final"):
+                depth = reads_per_sgrna * rng.uniform(0.7, 1.4)
+                mean = line_abundance * (2.0 ** sg_lfc if timepoint == "final" else 1.0)
+                mean = depth * mean / mean.mean()
+                columns.append(rng.poisson(rng.gamma(1 / dispersion, mean * dispersion)))
+                samples.append(f"{line}_{timepoint}_{r}")
+                var_rows.append({"cell_line": line, "timepoint": timepoint,
+                                 "role": "control" if timepoint == "initial" else "treatment", "replicate": str(r)})
+    names = [f"{genes[g]}_sg{j + 1}" for g in range(n_genes) for j in range(sgrnas_per_gene)]
+    obs = pd.DataFrame({"sgRNA": names, "gene": [genes[g] for g in gene_of], "efficiency": efficiency}, index=names)
+    x = np.column_stack(columns).astype(np.int64)
+    adata = AnnData(X=x, obs=obs, var=pd.DataFrame(var_rows, index=samples))
+    adata.layers["counts"] = x.copy()
+    cls = np.zeros(n_genes, dtype=int)
+    cls[lethal], cls[supp] = 1, 2
+    adata.uns["truth"] = pd.DataFrame(
+        {"lfc_parental": par, "lfc_mutant": mut, "essential": np.arange(n_genes) < n_essential,
+         "lethal": cls == 1, "suppressed": cls == 2, "true_interaction": mut - par},
+        index=pd.Index(genes, name="gene"),
+    )
+    return adata

@@ -6,6 +6,7 @@ from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano
 from ._flows import flowsig as flowsig
+from ._genetic_interaction import isogenic_scatter as isogenic_scatter
 from ._guides import guide_mixture as guide_mixture
 from ._mixscape import mixscape as mixscape
 from ._pooled_screen import screen_counts as screen_counts
@@ -13,6 +14,8 @@ from ._pooled_screen import screen_rank as screen_rank
 from ._predictors import model_scores as model_scores
 from ._predictors import subsystem_importance as subsystem_importance
 from ._resistant_subpopulation import resistance_curves as resistance_curves
+from ._signature_reversal import asgard_scores as asgard_scores
+from ._signature_reversal import connectivity_rank as connectivity_rank
 from ._spatial import nhood_enrichment as nhood_enrichment
 from ._spatial import spatial_scatter as spatial_scatter
 from ._synergy import synergy_heatmap as synergy_heatmap
