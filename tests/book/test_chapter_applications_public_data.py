@@ -43,3 +43,20 @@ def test_ht29_core_essentials_and_8q24_segment(mirror, dataset):
     clean = pk.tl.crisprcleanr(sg)
     myc = clean.loc[clean.gene == "MYC"].iloc[0]
     assert myc["segment_genes"] > 40 and myc["segment_median"] < -0.4 and myc["corrected"]
+
+
+def test_asgard_kang_ifnb_against_a375_plate(mirror):
+    # the chapter's claim: with A375 reference profiles the JAK inhibitors are not recovered
+    import scanpy as sc
+
+    kang = pk.data.load("kang2018_ifnb_muscat")
+    sc.pp.normalize_total(kang, target_sum=1e4)
+    sc.pp.log1p(kang)
+    sig = pk.tl.compound_signatures(pk.data.load("l1000_ljp005_a375_dose"), split_by="dose")
+    res = pk.tl.asgard(kang, sig)
+    assert len(res.drugs) == 59 and set(res.clusters["cell_type"]) == set(kang.obs["cell_type"].astype(str))
+    ranks = res.drugs.set_index("drug")["rank"]
+    assert (ranks[["ruxolitinib", "TG-101348", "CYT387"]] > 30).all() and ranks["ruxolitinib"] > 50
+    # interferon genes among the shared landmarks are DEGs in every cell type
+    stat1 = res.degs[res.degs["gene"] == "STAT1"]
+    assert (stat1["t"] > 0).all() and (stat1["padj"] < 0.05).all()

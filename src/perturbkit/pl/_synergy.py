@@ -93,3 +93,112 @@ def synergy_heatmap(
     method = sub["method"].iloc[0] if "method" in sub else ""
     ax.set_title(title or f"{block_id}: {method} {value}")
     return ax
+
+
+_METHOD_NAMES = {"hsa": "HSA", "bliss": "Bliss", "loewe": "Loewe", "zip": "ZIP"}
+
+
+@fill_doc
+def synergy_scores(
+    scores: pd.DataFrame,
+    *,
+    methods: tuple[str, ...] = ("hsa", "bliss"),
+    ax: Axes | None = None,
+    title: str = "Block synergy scores: > 0 synergy, < 0 antagonism",
+) -> Axes:
+    """Grouped bars of each block's mean synergy under each reference model.
+
+    Parameters
+    ----------
+    scores
+        Output of :func:`perturbkit.tl.synergy_scores`.
+    methods
+        Score columns to draw.
+    {ax}
+    {title}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> ax = pk.pl.synergy_scores(pk.tl.synergy_scores(pk.data.simulate_combination(seed=0)))
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [c for c in ("block_id", *methods) if c not in scores.columns]
+    if missing:
+        raise KeyError(f"scores has no column {missing}; run pk.tl.synergy_scores with methods={methods}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    pos = np.arange(len(scores))
+    width = 0.8 / len(methods)
+    for k, m in enumerate(methods):
+        ax.bar(pos + (k - (len(methods) - 1) / 2) * width, scores[m], width=width, label=_METHOD_NAMES.get(m, m))
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(pos, scores["block_id"], rotation=30)
+    ax.set_xlabel("block")
+    ax.set_ylabel("mean synergy (% inhibition points)")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    return ax
+
+
+@fill_doc
+def synergy_wells(
+    wells: pd.DataFrame,
+    *,
+    methods: tuple[str, ...] | None = None,
+    ax: Axes | None = None,
+    title: str = "Distribution of synergy over the dose wells of each block",
+) -> Axes:
+    """Box plots of well-level synergy per block and reference model (wells with every drug
+    of the block present).
+
+    Parameters
+    ----------
+    wells
+        Concatenated outputs of :func:`perturbkit.tl.synergy` (one per method).
+    methods
+        Methods to draw, in order (default: those present).
+    {ax}
+    {title}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> b = pk.data.simulate_combination(seed=0)
+    >>> wells = pd.concat([pk.tl.synergy(b, method=m) for m in ("hsa", "bliss")])
+    >>> ax = pk.pl.synergy_wells(wells)
+    """
+    import matplotlib.pyplot as plt
+
+    for col in ("block_id", "method", "n_drugs", "synergy"):
+        if col not in wells.columns:
+            raise KeyError(f"wells has no column {col!r}; concatenate outputs of pk.tl.synergy")
+    full = wells["n_drugs"] == wells.groupby(["block_id", "method"])["n_drugs"].transform("max")
+    wells = wells[full]
+    methods = tuple(pd.unique(wells["method"])) if methods is None else tuple(methods)
+    blocks = list(pd.unique(wells["block_id"]))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 4))
+    width = 0.8 / max(len(methods), 1)
+    for k, m in enumerate(methods):
+        data = [wells.loc[(wells.block_id == b) & (wells.method == m), "synergy"].to_numpy() for b in blocks]
+        keep = [i for i, d in enumerate(data) if len(d)]
+        if not keep:
+            continue
+        bp = ax.boxplot([data[i] for i in keep], positions=np.array(keep) + (k - (len(methods) - 1) / 2) * width,
+                        widths=width * 0.9, showfliers=False, patch_artist=True)
+        for box in bp["boxes"]:
+            box.set_facecolor(plt.cm.tab10(k))
+        ax.plot([], [], c=plt.cm.tab10(k), lw=6, label=_METHOD_NAMES.get(m, m))
+    ax.axhline(0, c="k", lw=0.5)
+    ax.set_xticks(range(len(blocks)), blocks, rotation=20)
+    ax.set_xlabel("block")
+    ax.set_ylabel("well synergy (% inhibition points)")
+    ax.set_title(title)
+    ax.legend(frameon=False, ncols=len(methods), fontsize=8)
+    return ax
