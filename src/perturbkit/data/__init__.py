@@ -28,6 +28,7 @@ from ._simulate_drug_signatures import simulate_drug_signatures as simulate_drug
 from ._simulate_epigenome import simulate_methylation_screen as simulate_methylation_screen
 from ._simulate_epigenome import simulate_multiome_screen as simulate_multiome_screen
 from ._simulate_flows import simulate_flows as simulate_flows
+from ._simulate_mixseq import simulate_mixseq as simulate_mixseq
 from ._simulate_ontology import simulate_ontology_response as simulate_ontology_response
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
 from ._simulate_perturbation import simulate_perturbation_library as simulate_perturbation_library
@@ -83,6 +84,7 @@ __all__ = [
     "simulate_isogenic_screen",
     "simulate_lr_resource",
     "simulate_methylation_screen",
+    "simulate_mixseq",
     "simulate_multiome_screen",
     "simulate_perturbation",
     "simulate_perturbation_library",

@@ -44,6 +44,7 @@ from ._screens._chromatin import motif_deviation as motif_deviation
 from ._screens._chromatin import peak_gene_links as peak_gene_links
 from ._screens._crisprcleanr import crisprcleanr as crisprcleanr
 from ._screens._crisprcleanr import segment_values as segment_values
+from ._screens._demultiplex import demultiplex_snps as demultiplex_snps
 from ._screens._genetic_interaction import isogenic_interaction as isogenic_interaction
 from ._screens._guides import assign_guides as assign_guides
 from ._screens._guides import guide_mixture as guide_mixture
