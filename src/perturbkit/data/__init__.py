@@ -21,6 +21,7 @@ from ._manifest import manifest, manifests
 
 # simulators (one module per kind of experiment)
 from ._simulate_cluster_reversal import simulate_cluster_reversal as simulate_cluster_reversal
+from ._simulate_cuttag import simulate_cuttag_screen as simulate_cuttag_screen
 from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
 from ._simulate_dose import simulate_response_transfer as simulate_response_transfer
@@ -74,6 +75,7 @@ __all__ = [
     "simulate_combination",
     "simulate_combinations",
     "simulate_communication",
+    "simulate_cuttag_screen",
     "simulate_dose_response",
     "simulate_dose_table",
     "simulate_drug_response",

@@ -48,6 +48,7 @@ from ._screens._demultiplex import demultiplex_snps as demultiplex_snps
 from ._screens._genetic_interaction import isogenic_interaction as isogenic_interaction
 from ._screens._guides import assign_guides as assign_guides
 from ._screens._guides import guide_mixture as guide_mixture
+from ._screens._histone import differential_domains as differential_domains
 from ._screens._knockdown import knockdown as knockdown
 from ._screens._knockdown import perturbation_test as perturbation_test
 from ._screens._mageck_mle import cnv_correct as cnv_correct
