@@ -91,7 +91,8 @@ def flowsig(
     n_bootstraps: int = 100,
     alpha: float = 1e-3,
     min_frac: float = 0.1,
-    max_k: int | None = 3,
+    n_top_genes: int | None = 500,
+    max_k: int | None = 2,
     layer: str | None = None,
     seed: int = 0,
     key_added: str = FLOWSIG,
@@ -146,6 +147,9 @@ def flowsig(
     min_frac
         A ligand or receptor enters if every subunit is detected in at least this fraction
         of the cells of at least one condition.
+    n_top_genes
+        Genes of highest dispersion (variance / mean) the modules are learnt on (``None``:
+        all genes but the ligands and receptors).
     max_k
         Largest conditioning set PC tries (``None``: no limit); bounds the run time.
     layer
@@ -163,7 +167,8 @@ def flowsig(
         Writes ``obsm[f"{key_added}_variables"]`` (DataFrame, cells x flow variables,
         float) and ``uns[key_added]``: ``variables`` (DataFrame indexed by variable:
         ``type`` in inflow/module/outflow, ``genes``: the ligand, receptor or a module's top
-        five genes), ``modules`` (DataFrame genes x modules, NMF loadings), ``edges``
+        five genes, ranked by loading times the module's share of the gene's loading),
+        ``modules`` (DataFrame genes x modules, NMF loadings), ``edges``
         (DataFrame ``condition``, ``source``, ``target``, ``source_type``, ``target_type``,
         ``frequency``; every edge found at least once, sorted by condition and decreasing
         frequency) and ``params``.
@@ -228,6 +233,11 @@ def flowsig(
     gem_genes = [g for g in adata.var_names if g not in signal_genes]
     gem_idx = [adata.var_names.get_loc(g) for g in gem_genes]
     gem_idx = [i for i in gem_idx if x[:, i].std() > 0]
+    if n_top_genes is not None and len(gem_idx) > n_top_genes:
+        # variable genes, as LIGER selects them before iNMF: highest dispersion (variance / mean)
+        sub = x[:, gem_idx]
+        dispersion = sub.var(axis=0) / np.maximum(sub.mean(axis=0), 1e-12)
+        gem_idx = list(np.array(gem_idx)[np.sort(np.argsort(-dispersion, kind="stable")[:n_top_genes])])
     if len(gem_idx) < n_modules:
         raise ValueError(f"only {len(gem_idx)} variable genes left for {n_modules} modules")
     nmf = NMF(n_components=n_modules, init="nndsvda", max_iter=1000, random_state=seed)
@@ -243,7 +253,9 @@ def flowsig(
     types = np.array([INFLOW] * len(receptors) + [MODULE] * n_modules + [OUTFLOW] * len(ligands))
     values = np.column_stack([_signal_expression(x, adata.var_names, r) for r in receptors]
                              + [usage] + [_signal_expression(x, adata.var_names, lig) for lig in ligands])
-    top = [", ".join(loadings[m].nlargest(5).index) for m in module_names]
+    # name a module by the genes it loads on most *and* that other modules load on little
+    specific = loadings * loadings.div(loadings.sum(axis=1).replace(0, np.nan), axis=0).fillna(0)
+    top = [", ".join(specific[m].nlargest(5).index) for m in module_names]
     variables = pd.DataFrame({"type": types, "genes": receptors + top + ligands}, index=pd.Index(names, name="variable"))
 
     rng = np.random.default_rng(seed)
@@ -265,7 +277,7 @@ def flowsig(
         "modules": loadings,
         "edges": edges,
         "params": {"groupby": groupby, "n_modules": n_modules, "n_bootstraps": n_bootstraps, "alpha": alpha,
-                   "min_frac": min_frac, "max_k": max_k, "layer": layer, "seed": seed},
+                   "min_frac": min_frac, "n_top_genes": n_top_genes, "max_k": max_k, "layer": layer, "seed": seed},
     }
     return adata if copy else None
 
