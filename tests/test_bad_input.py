@@ -121,6 +121,14 @@ def test_rra_fdr_threshold_25() -> None:
         pk.tl.rra(sg, score="pvalue_low", fdr_threshold=25)  # used to make every guide count as a hit
 
 
+def test_synergy_scores_duplicated_replicate_rows() -> None:
+    # used to average the two rows of a well entered twice under one replicate number
+    blocks = pk.data.simulate_combination(seed=0)
+    doubled = pd.concat([blocks, blocks[blocks["block_id"] == "sim_2"].head(1)], ignore_index=True)
+    with pytest.raises(ValueError, match=r"block 'sim_2'.*replicate=1"):
+        pk.tl.synergy_scores(doubled)
+
+
 def test_no_warning_on_good_input(dose_pb) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
