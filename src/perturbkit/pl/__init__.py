@@ -5,6 +5,9 @@ from ._calibration import qq as qq
 from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano
+from ._drug_scores import beyondcell_umap as beyondcell_umap
+from ._drug_scores import drug_scores_by_group as drug_scores_by_group
+from ._drug_scores import gene_attributions as gene_attributions
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter
 from ._guides import guide_mixture as guide_mixture

@@ -4,6 +4,11 @@
 from ._dose._asgard import AsgardResult as AsgardResult
 from ._dose._asgard import asgard as asgard
 from ._dose._asgard import cluster_connectivity as cluster_connectivity
+from ._dose._beyondcell import beyondcell_clusters as beyondcell_clusters
+from ._dose._beyondcell import beyondcell_ranks as beyondcell_ranks
+from ._dose._beyondcell import beyondcell_scores as beyondcell_scores
+from ._dose._cadrres import cadrres_fit as cadrres_fit
+from ._dose._cadrres import cadrres_holdout as cadrres_holdout
 from ._dose._cell_dose import cell_viability as cell_viability
 from ._dose._cell_dose import resistant_cells as resistant_cells
 from ._dose._connectivity import compound_signatures as compound_signatures
@@ -20,6 +25,9 @@ from ._dose._drug_signature_scoring import score_cells as score_cells
 from ._dose._drug_signature_scoring import signature_auroc as signature_auroc
 from ._dose._resistant_subpopulation import resistant_subpopulation as resistant_subpopulation
 from ._dose._response_transfer import transfer_response as transfer_response
+from ._dose._scdeal import scdeal as scdeal
+from ._dose._scdr import scdr_cell_types as scdr_cell_types
+from ._dose._scdr import scdr_scores as scdr_scores
 from ._dose._subpopulation_drug_response import (
     subpopulation_drug_response as subpopulation_drug_response,
 )
