@@ -2,6 +2,8 @@
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
 from ._calibration import qq as qq
+from ._celcomen import interaction_matrix as interaction_matrix
+from ._celcomen import knockout_propagation as knockout_propagation
 from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano

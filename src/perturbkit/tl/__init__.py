@@ -80,6 +80,7 @@ from ._screens._scmageck import scmageck_lr as scmageck_lr
 from ._screens._scmageck import scmageck_rra as scmageck_rra
 from ._spatial._ccc import differential_lr as differential_lr
 from ._spatial._ccc import lr_scores as lr_scores
+from ._spatial._celcomen import celcomen as celcomen
 from ._spatial._celcomen import intercellular_regression as intercellular_regression
 from ._spatial._cellama import cell_sentences as cell_sentences
 from ._spatial._cellama import cellama as cellama
@@ -93,6 +94,7 @@ from ._spatial._flowsig import flowsig as flowsig
 from ._spatial._flowsig import flowsig_changes as flowsig_changes
 from ._spatial._misty import misty as misty
 from ._spatial._sigra import graph_impute as graph_impute
+from ._spatial._simcomen import simcomen as simcomen
 from ._spatial._spatial_lr import spatial_lr as spatial_lr
 from ._spatial._spatial_stats import co_occurrence as co_occurrence
 from ._spatial._spatial_stats import nhood_enrichment as nhood_enrichment

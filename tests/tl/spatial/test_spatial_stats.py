@@ -90,7 +90,7 @@ def test_morans_i_planted(tissue):
     sc.pp.normalize_total(ad)
     sc.pp.log1p(ad)
     moran = pk.tl.spatial_autocorr(ad, n_perms=20)
-    assert list(moran.columns) == ["gene", "I", "pvalue", "padj", "pvalue_norm"]
+    assert list(moran.columns) == ["gene", "I", "pvalue", "padj", "pvalue_norm", "constant"]
     i = moran.set_index("gene")["I"]
     # niche-wide genes are patterned, per-cell TF noise is not
     assert i["CCL19"] > 0.3 and i["CCR7"] > 0.3
@@ -161,3 +161,25 @@ def test_morans_i_within_cell_type(tissue):
     # EPCAM is a tumour marker: patterned only because tumour cells are; CCL19 follows the niche
     assert within["EPCAM"] < 0.1 < plain["EPCAM"]
     assert within["CCL19"] > 0.3
+
+
+def test_morans_i_constant_gene_flagged_and_nan_refused(tissue):
+    """Issue #12: a constant gene gets a flagged NaN row and a warning naming it; NaN in X
+    fails naming the matrix, never a silent NaN row."""
+    ad = tissue.copy()
+    ad.X = np.asarray(ad.X.todense() if hasattr(ad.X, "todense") else ad.X, dtype=float)
+    ad.X[:, list(ad.var_names).index("CD68")] = 2.0
+    with pytest.warns(UserWarning, match="constant gene.*CD68"):
+        moran = pk.tl.spatial_autocorr(ad, genes=["EPCAM", "CD68", "CCL19"], n_perms=10)
+    assert moran["gene"].iloc[-1] == "CD68" and moran["constant"].iloc[-1]
+    assert np.isnan(moran["I"].iloc[-1]) and np.isnan(moran["padj"].iloc[-1])
+    ok = moran[~moran["constant"]]
+    assert ok["I"].notna().all() and ok["padj"].notna().all()
+    # the other genes' I is what it is without the constant gene
+    alone = pk.tl.spatial_autocorr(ad, genes=["EPCAM", "CCL19"], n_perms=0).set_index("gene")["I"]
+    assert np.allclose(ok.set_index("gene")["I"].loc[alone.index], alone)
+    with pytest.raises(ValueError, match="every gene is constant"):
+        pk.tl.spatial_autocorr(ad, genes=["CD68"], n_perms=0)
+    ad.X[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        pk.tl.spatial_autocorr(ad, n_perms=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from anndata import AnnData
@@ -136,7 +138,16 @@ def spatial_autocorr(
     -------
     DataFrame
         One row per gene, sorted by I (descending): ``gene``, ``I``, ``pvalue``, ``padj``
-        (permutation based, BH), ``pvalue_norm`` (normal approximation). ``adata`` is not modified.
+        (permutation based, BH), ``pvalue_norm`` (normal approximation), ``constant``
+        (bool). A gene constant over the cells (or within every ``within`` group) has no
+        Moran's I (0 / 0): its row has NaN values, ``constant=True``, comes last, and a
+        warning names it. ``adata`` is not modified.
+
+    Raises
+    ------
+    KeyError, ValueError
+        Missing graph, coordinates, genes, layer or ``within`` column; NaN or infinite
+        expression (naming the matrix and the first cell and gene); every gene constant.
 
     Examples
     --------
@@ -156,18 +167,28 @@ def spatial_autocorr(
         missing = [g for g in genes if g not in adata.var_names]
         if missing:
             raise KeyError(f"genes not in adata.var_names: {missing[:10]}")
-    if layer is not None and layer not in adata.layers:
-        raise KeyError(f"adata.layers has no {layer!r}; available: {list(adata.layers)}")
+    from ..._validate import as_dense, check_layer
+
+    names = list(adata.var_names) if genes is None else list(genes)
+    # NaN/inf would turn a gene's I into NaN (or poison its permutations) without a word
+    x = as_dense(check_layer(adata[:, names], layer, finite=True)).astype(float)
     if within is not None:
         check_obs(adata, within)
-        from ..._validate import as_dense
-
-        x = as_dense(adata.layers[layer] if layer is not None else adata.X)
-        means = pd.DataFrame(x).groupby(adata.obs[within].astype(str).to_numpy()).transform("mean").to_numpy()
-        adata = AnnData(x - means, obs=adata.obs[[]], var=adata.var[[]], obsp={CONNECTIVITIES: adata.obsp[CONNECTIVITIES]})
-        layer = None
+        x = x - pd.DataFrame(x).groupby(adata.obs[within].astype(str).to_numpy()).transform("mean").to_numpy()
+    # a constant gene (after centring within groups) has no Moran's I: 0 / 0
+    constant = np.ptp(x, axis=0) <= 1e-12 * np.maximum(np.abs(x).max(axis=0), 1.0)
+    if constant.all():
+        raise ValueError(f"every gene is constant{' within ' + repr(within) if within else ''}: "
+                         "Moran's I is undefined (0 / 0); nothing to score")
+    if constant.any():
+        flat = [g for g, c in zip(names, constant, strict=True) if c]
+        warnings.warn(f"{len(flat)} constant gene(s) have no Moran's I (0 / 0) and get NaN rows flagged "
+                      f"constant=True: {flat[:10]}", UserWarning, stacklevel=2)
+    kept = [g for g, c in zip(names, constant, strict=True) if not c]
+    work = AnnData(x[:, ~constant], obs=adata.obs[[]], var=pd.DataFrame(index=kept),
+                   obsp={CONNECTIVITIES: adata.obsp[CONNECTIVITIES]})
     res = sq.gr.spatial_autocorr(
-        adata, mode="moran", genes=genes, layer=layer, n_perms=n_perms or None, seed=seed,
+        work, mode="moran", genes=kept, n_perms=n_perms or None, seed=seed,
         copy=True, n_jobs=1, show_progress_bar=False,
     )
     out = pd.DataFrame(
@@ -175,11 +196,17 @@ def spatial_autocorr(
             "gene": res.index.astype(str),
             "I": res["I"].to_numpy(dtype=float),
             "pvalue": res["pval_sim"].to_numpy(dtype=float) if "pval_sim" in res else np.nan,
-            "padj": bh_adjust(res["pval_sim"].to_numpy(dtype=float)) if "pval_sim" in res else np.nan,
             "pvalue_norm": res["pval_norm"].to_numpy(dtype=float),
+            "constant": False,
         }
     )
-    return out.sort_values("I", ascending=False, ignore_index=True)
+    if constant.any():
+        out = pd.concat([out, pd.DataFrame({"gene": [g for g in names if g not in set(kept)], "I": np.nan,
+                                            "pvalue": np.nan, "pvalue_norm": np.nan, "constant": True})],
+                        ignore_index=True)
+    out["padj"] = bh_adjust(out["pvalue"].to_numpy(dtype=float))
+    out = out[["gene", "I", "pvalue", "padj", "pvalue_norm", "constant"]]
+    return out.sort_values("I", ascending=False, ignore_index=True, na_position="last")
 
 
 def co_occurrence(
