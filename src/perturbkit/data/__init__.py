@@ -18,6 +18,7 @@ from ._fetch import (
 from ._lazy import read_lazy, to_zarr
 from ._load import CONTROL, SCHEMA, fallbacks_used, is_stand_in, list_datasets, load
 from ._manifest import manifest, manifests
+from ._simulate_clones import simulate_clones as simulate_clones
 from ._simulate_coupled_tissue import simulate_coupled_tissue as simulate_coupled_tissue
 
 # simulators (one module per kind of experiment)
@@ -91,6 +92,7 @@ __all__ = [
     "simulate_multiome_screen",
     "simulate_perturbation",
     "simulate_perturbation_library",
+    "simulate_clones",
     "simulate_coupled_tissue",
     "simulate_pooled_screen",
     "simulate_protein_screen",

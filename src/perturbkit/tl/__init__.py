@@ -86,6 +86,7 @@ from ._spatial._cellama import cell_sentences as cell_sentences
 from ._spatial._cellama import cellama as cellama
 from ._spatial._cellama import knn_accuracy as knn_accuracy
 from ._spatial._cellama import neighbourhood_embedding as neighbourhood_embedding
+from ._spatial._clones import clone_level_test as clone_level_test
 from ._spatial._clones import clone_neighbourhood as clone_neighbourhood
 from ._spatial._commot import commot as commot
 from ._spatial._commot import flow_summary as flow_summary

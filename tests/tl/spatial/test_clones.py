@@ -1,4 +1,5 @@
-"""Perturb-Map clone neighbourhoods and Celcomen-style intra/inter regression vs planted truth."""
+"""Perturb-Map clone neighbourhoods (per cell and with clones as units) and the Celcomen
+regression baseline vs planted truth."""
 
 from __future__ import annotations
 
@@ -93,3 +94,38 @@ def test_regression_bad_input(normed):
         pk.tl.intercellular_regression(normed, ["nope"])
     with pytest.raises(KeyError, match="no column 'celltype'"):
         pk.tl.intercellular_regression(normed, ["CD274"], cell_type_key="celltype")
+
+
+def test_clone_level_test_null_calibrated_where_cell_level_is_not():
+    """Null clones (both arms alike, compositions varying from clone to clone): clone-level
+    p-values are uniform-ish; the per-cell Fisher test on the same tissues rejects far more."""
+    p_clone, p_cell = [], []
+    for s in range(20):
+        ad = pk.data.simulate_clones(6, seed=s)
+        r = pk.tl.clone_level_test(ad, control="NT", exclude_types=["Tumor"], n_perms=500, seed=s)
+        f = pk.tl.clone_neighbourhood(ad, control="NT", exclude_types=["Tumor"])
+        p_clone.append(r.set_index("cell_type").loc["T cell", "pvalue"])
+        p_cell.append(f.set_index("cell_type").loc["T cell", "pvalue"])
+    p_clone, p_cell = np.array(p_clone), np.array(p_cell)
+    assert (p_clone < 0.05).mean() <= 0.15, p_clone
+    assert 0.35 < p_clone.mean() < 0.7, p_clone.mean()
+    assert (p_cell < 0.05).mean() >= (p_clone < 0.05).mean() + 0.1, (p_cell, p_clone)
+
+
+def test_clone_level_test_finds_planted_effect_and_states_its_floor():
+    ad = pk.data.simulate_clones(8, effect=2.0, seed=3)
+    r = pk.tl.clone_level_test(ad, control="NT", exclude_types=["Tumor"], n_perms=2000, seed=0).set_index("cell_type")
+    assert r.loc["T cell", "pvalue"] < 0.01 and r.loc["T cell", "delta"] > 0.1
+    assert r["delta"].idxmax() == "T cell"  # the others fall as its mirror (closed composition)
+    assert set(r["n_clones"]) == {8} and set(r["n_clones_control"]) == {8}
+    again = pk.tl.clone_level_test(ad, control="NT", exclude_types=["Tumor"], n_perms=2000, seed=0).set_index("cell_type")
+    assert again.equals(r)
+    # two clones against two: 6 splits, the observed one and its mirror -> p >= 1/3
+    tissue = pk.data.simulate_tissue(1200, seed=0)
+    res = pk.tl.clone_level_test(tissue, control="NT", exclude_types=["Tumor"])
+    assert (res["min_pvalue"] == 0.3333).all() and (res["pvalue"] >= 1 / 3 - 1e-9).all()
+    small = ad[~ad.obs["clone"].isin([f"KO_{i}" for i in range(1, 8)])].copy()
+    with pytest.raises(ValueError, match="'KO' has 1 clone"):
+        pk.tl.clone_level_test(small, control="NT")
+    with pytest.raises(KeyError, match="clone_id"):
+        pk.tl.clone_level_test(ad, control="NT", clone_key="clone_id")
