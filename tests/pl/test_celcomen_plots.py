@@ -22,7 +22,7 @@ def fitted():
 
 
 def test_interaction_matrix_draws_the_model(fitted):
-    ax = pk.pl.interaction_matrix(fitted, "inter", genes=["LIGAND", "RESPONSE"])
+    ax = pk.pl.interaction_matrix(fitted, which="inter", genes=["LIGAND", "RESPONSE"])
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     drawn = ax.images[0].get_array()
     assert np.allclose(drawn, fitted.uns["celcomen"]["inter"].loc[["LIGAND", "RESPONSE"], ["LIGAND", "RESPONSE"]])
@@ -30,7 +30,7 @@ def test_interaction_matrix_draws_the_model(fitted):
     with pytest.raises(KeyError, match="pk.tl.celcomen"):
         pk.pl.interaction_matrix(pk.data.simulate_coupled_tissue(4, n_sweeps=1))
     with pytest.raises(ValueError, match="which"):
-        pk.pl.interaction_matrix(fitted, "both")
+        pk.pl.interaction_matrix(fitted, which="both")
     with pytest.raises(KeyError, match="CD3E"):
         pk.pl.interaction_matrix(fitted, genes=["CD3E"])
 

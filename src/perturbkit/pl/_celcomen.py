@@ -21,8 +21,8 @@ __all__ = ["interaction_matrix", "knockout_propagation"]
 @fill_doc
 def interaction_matrix(
     adata: AnnData,
-    which: str = "inter",
     *,
+    which: str = "inter",
     key: str = "celcomen",
     genes: Sequence[str] | None = None,
     vmax: float | None = None,
@@ -58,7 +58,7 @@ def interaction_matrix(
     >>> import perturbkit as pk
     >>> tissue = pk.data.simulate_coupled_tissue(12, n_sweeps=20, seed=0)
     >>> pk.tl.celcomen(tissue, n_neighbors=4, n_iter=20)
-    >>> ax = pk.pl.interaction_matrix(tissue, "inter")
+    >>> ax = pk.pl.interaction_matrix(tissue, which="inter")
     """
     import matplotlib.pyplot as plt
 
