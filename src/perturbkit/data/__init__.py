@@ -18,11 +18,11 @@ from ._fetch import (
 from ._lazy import read_lazy, to_zarr
 from ._load import CONTROL, SCHEMA, fallbacks_used, is_stand_in, list_datasets, load
 from ._manifest import manifest, manifests
-from ._simulate_clones import simulate_clones as simulate_clones
-from ._simulate_coupled_tissue import simulate_coupled_tissue as simulate_coupled_tissue
 
 # simulators (one module per kind of experiment)
+from ._simulate_clones import simulate_clones as simulate_clones
 from ._simulate_cluster_reversal import simulate_cluster_reversal as simulate_cluster_reversal
+from ._simulate_coupled_tissue import simulate_coupled_tissue as simulate_coupled_tissue
 from ._simulate_cuttag import simulate_cuttag_screen as simulate_cuttag_screen
 from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
