@@ -64,3 +64,16 @@ def test_simulate_isogenic_screen_plants_lethal_genes():
     np.testing.assert_array_equal(s.X, pk.data.simulate_isogenic_screen(seed=1).X)
     with pytest.raises(ValueError, match="exceeds n_genes"):
         pk.data.simulate_isogenic_screen(n_genes=10)
+
+
+def test_simulate_isogenic_screen_library_noise():
+    # library_noise=0: both lines start from the same representation (initial samples differ by counting only)
+    s = pk.data.simulate_isogenic_screen(library_noise=0.0, seed=0)
+    par = np.log1p(np.asarray(s[:, "parental_initial_1"].X).ravel())
+    mut = np.log1p(np.asarray(s[:, "mutant_initial_1"].X).ravel())
+    noisy = pk.data.simulate_isogenic_screen(library_noise=0.6, seed=0)
+    mut_noisy = np.log1p(np.asarray(noisy[:, "mutant_initial_1"].X).ravel())
+    par_noisy = np.log1p(np.asarray(noisy[:, "parental_initial_1"].X).ravel())
+    assert np.corrcoef(par, mut)[0, 1] > np.corrcoef(par_noisy, mut_noisy)[0, 1] + 0.1
+    with pytest.raises(ValueError, match="library_noise"):
+        pk.data.simulate_isogenic_screen(library_noise=-1)

@@ -216,6 +216,7 @@ def simulate_isogenic_screen(
     essential_lfc: float = -2.5,
     lethal_lfc: float = -2.0,
     mutant_scale: float = 0.7,
+    library_noise: float = 0.2,
     dispersion: float = 0.05,
     inactive_fraction: float = 0.1,
     seed: int = 0,
@@ -229,7 +230,9 @@ def simulate_isogenic_screen(
     parental line only (their loss is tolerated in the mutant: a positive interaction).
     The mutant line grows more slowly, so every log fold change of the mutant screen is
     multiplied by ``mutant_scale``: a difference in dynamic range that is not an
-    interaction. Each line has its own library representation; counts are negative binomial.
+    interaction. Each line is transduced separately, so its library representation differs
+    from the other's by a log-normal factor per guide (sd ``library_noise``, natural log);
+    counts are negative binomial.
 
     Parameters
     ----------
@@ -245,6 +248,9 @@ def simulate_isogenic_screen(
         Planted log2 fold changes of fully active guides.
     mutant_scale
         Dynamic range of the mutant screen relative to the parental one.
+    library_noise
+        Spread of each line's guide representation around the library's (0: both lines
+        start from identical representations, as two arms split from one population).
     dispersion, inactive_fraction
         Count overdispersion; share of guides that do not cut.
     seed
@@ -273,6 +279,8 @@ def simulate_isogenic_screen(
         )
     if not 0 < mutant_scale <= 2:
         raise ValueError(f"mutant_scale must be in (0, 2], got {mutant_scale}")
+    if library_noise < 0:
+        raise ValueError(f"library_noise must be >= 0, got {library_noise}")
     rng = np.random.default_rng(seed)
     genes = [f"GENE{i:04d}" for i in range(n_genes)]
     par, mut = np.zeros(n_genes), np.zeros(n_genes)
@@ -287,7 +295,7 @@ def simulate_isogenic_screen(
     abundance = rng.lognormal(0.0, 0.6, n_sg)
     columns, samples, var_rows = [], [], []
     for line, lfc, scale in (("parental", par, 1.0), ("mutant", mut, mutant_scale)):
-        line_abundance = abundance * rng.lognormal(0.0, 0.2, n_sg)
+        line_abundance = abundance * rng.lognormal(0.0, 1.0, n_sg) ** library_noise
         sg_lfc = scale * lfc[gene_of] * efficiency
         for r in range(1, n_replicates + 1):
             for timepoint in ("initial", "final"):
