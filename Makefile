@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 	# the index that serves it (the workflow passes PyTorch's CPU index; empty = pip's configured
 	# indexes, which on the project's CI machines hold the CPU wheel)
 	$(PY) -m pip install -q torch==2.13.0 $(TORCH_INDEX)
-	$(PY) -m pip install -q -e '.[book,test,spatial,scale,causal]'
+	$(PY) -m pip install -q -e '.[book,test,spatial,scale,causal,bayes]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "perturbkit (Python 3.11)" >/dev/null
 	@touch $@
 

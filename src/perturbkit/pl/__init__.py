@@ -13,6 +13,7 @@ from ._drug_scores import gene_attributions as gene_attributions
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter
 from ._guides import guide_mixture as guide_mixture
+from ._milo import milo as milo
 from ._mixscape import mixscape as mixscape
 from ._pooled_screen import essential_lfc as essential_lfc
 from ._pooled_screen import genome_track as genome_track

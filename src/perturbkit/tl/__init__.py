@@ -106,7 +106,9 @@ from ._stats._composition import composition_test as composition_test
 from ._stats._de_calibration import de_null_calibration as de_null_calibration
 from ._stats._edistance import edistance as edistance
 from ._stats._edistance import energy_distance as energy_distance
+from ._stats._milo import milo as milo
 from ._stats._pseudobulk import pseudobulk_de as pseudobulk_de
+from ._stats._sccoda import sccoda as sccoda
 from ._stats._scdist import scdist as scdist
 from ._stats._tf_activity import tf_activity as tf_activity
 from ._stats._tf_activity import tf_activity_contrast as tf_activity_contrast

@@ -30,6 +30,42 @@ def _dm_fit(counts: np.ndarray) -> float:
     return -float(res.fun)
 
 
+def _composition_table(
+    counts: pd.DataFrame, *, groupby: str, control: str, sample_key: str, cell_type_key: str,
+    count_key: str, reference: str, pseudocount: float = 0.5,
+) -> tuple[pd.DataFrame, pd.Series, str]:
+    """Checked samples x cell types count table, each sample's condition, and the reference
+    cell type (``"auto"``: present in every sample, least variable centred log-ratio)."""
+    need = [groupby, sample_key, cell_type_key, count_key]
+    missing = [c for c in need if c not in counts.columns]
+    if missing:
+        raise KeyError(f"counts has no column {missing}; columns: {list(counts.columns)}")
+    if counts[need].isna().any().any():
+        raise ValueError(f"counts has missing values in {need}")
+    if (counts[count_key] < 0).any():
+        raise ValueError(f"counts[{count_key!r}] has negative values")
+    wide = counts.pivot_table(index=sample_key, columns=cell_type_key, values=count_key,
+                              aggfunc="sum", fill_value=0)
+    cond = counts.groupby(sample_key)[groupby].agg(lambda v: v.iloc[0] if v.nunique() == 1 else None)
+    if cond.isna().any():
+        raise ValueError(f"samples {list(cond.index[cond.isna()][:5])} have several {groupby!r} values")
+    cond = cond.loc[wide.index].astype(str)
+    if control not in set(cond):
+        raise ValueError(f"control label {control!r} not found in counts[{groupby!r}]; values: {sorted(set(cond))}")
+    if wide.shape[1] < 2:
+        raise ValueError("need at least two cell types")
+    logc = np.log(wide + pseudocount)
+    if reference == "auto":
+        present = wide.columns[(wide > 0).all(0)]
+        if len(present) == 0:
+            raise ValueError("no cell type is present in every sample; pass reference=")
+        clr = logc.sub(logc.mean(1), axis=0)
+        reference = str(clr[present].var(0).idxmin())
+    if reference not in wide.columns:
+        raise ValueError(f"reference {reference!r} is not a cell type; types: {list(wide.columns)}")
+    return wide, cond, reference
+
+
 def composition_test(
     counts: pd.DataFrame,
     *,
@@ -91,33 +127,10 @@ def composition_test(
     >>> res.set_index("cell_type").loc["C", "log2_ratio_change"].round(1)
     np.float64(1.9)
     """
-    need = [groupby, sample_key, cell_type_key, count_key]
-    missing = [c for c in need if c not in counts.columns]
-    if missing:
-        raise KeyError(f"counts has no column {missing}; columns: {list(counts.columns)}")
-    if counts[need].isna().any().any():
-        raise ValueError(f"counts has missing values in {need}")
-    if (counts[count_key] < 0).any():
-        raise ValueError(f"counts[{count_key!r}] has negative values")
-    wide = counts.pivot_table(index=sample_key, columns=cell_type_key, values=count_key,
-                              aggfunc="sum", fill_value=0)
-    cond = counts.groupby(sample_key)[groupby].agg(lambda v: v.iloc[0] if v.nunique() == 1 else None)
-    if cond.isna().any():
-        raise ValueError(f"samples {list(cond.index[cond.isna()][:5])} have several {groupby!r} values")
-    cond = cond.loc[wide.index].astype(str)
-    if control not in set(cond):
-        raise ValueError(f"control label {control!r} not found in counts[{groupby!r}]; values: {sorted(set(cond))}")
-    if wide.shape[1] < 2:
-        raise ValueError("need at least two cell types")
+    wide, cond, reference = _composition_table(counts, groupby=groupby, control=control, sample_key=sample_key,
+                                              cell_type_key=cell_type_key, count_key=count_key,
+                                              reference=reference, pseudocount=pseudocount)
     logc = np.log(wide + pseudocount)
-    if reference == "auto":
-        present = wide.columns[(wide > 0).all(0)]
-        if len(present) == 0:
-            raise ValueError("no cell type is present in every sample; pass reference=")
-        clr = logc.sub(logc.mean(1), axis=0)
-        reference = str(clr[present].var(0).idxmin())
-    if reference not in wide.columns:
-        raise ValueError(f"reference {reference!r} is not a cell type; types: {list(wide.columns)}")
     alr = logc.drop(columns=reference).sub(logc[reference], axis=0) / np.log(2)
     props = wide.div(wide.sum(1), axis=0)
     is_ctrl = (cond == control).to_numpy()
