@@ -31,6 +31,7 @@ from ._simulate_drug_signatures import simulate_drug_signatures as simulate_drug
 from ._simulate_epigenome import simulate_methylation_screen as simulate_methylation_screen
 from ._simulate_epigenome import simulate_multiome_screen as simulate_multiome_screen
 from ._simulate_flows import simulate_flows as simulate_flows
+from ._simulate_go import simulate_go_screen as simulate_go_screen
 from ._simulate_mixseq import simulate_mixseq as simulate_mixseq
 from ._simulate_ontology import simulate_ontology_response as simulate_ontology_response
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
@@ -86,6 +87,7 @@ __all__ = [
     "simulate_flows",
     "simulate_gene_sets",
     "simulate_isogenic_screen",
+    "simulate_go_screen",
     "simulate_lr_resource",
     "simulate_methylation_screen",
     "simulate_mixseq",

@@ -42,6 +42,8 @@ from ._predict._combinations import predict_combinations as predict_combinations
 from ._predict._dose_signature import predict_dose_signature as predict_dose_signature
 from ._predict._expression_transformer import expression_transformer as expression_transformer
 from ._predict._expression_transformer import transformer_embed as transformer_embed
+from ._predict._go_graph import go_graph as go_graph
+from ._predict._go_graph import predict_unseen_genes as predict_unseen_genes
 from ._predict._response_prediction import embedding_shift as embedding_shift
 from ._predict._response_prediction import predict_response as predict_response
 from ._predict._response_prediction import response_benchmark as response_benchmark
