@@ -38,7 +38,9 @@ def flowsig(
     their top ``n_genes`` genes), outflow variables (ligands) on the right; an arrow per edge
     whose bootstrap frequency reaches ``min_frequency``, its width the frequency. With
     ``control``, the edges of :func:`perturbkit.tl.flowsig_changes` for ``condition``:
-    gained (red), lost (blue, drawn with the control's frequency) and kept (grey).
+    gained (red), lost (blue, drawn with the control's frequency) and kept (grey). Module ->
+    module edges are drawn as faint arcs (in expression data they often reflect shared
+    normalisation more than regulation).
 
     Parameters
     ----------
@@ -100,21 +102,22 @@ def flowsig(
             pos[n] = (x, 1.0 - (i + 0.5) / max(len(of_kind), 1))
     for row in shown.itertuples():
         (x0, y0), (x1, y1) = pos[row.source], pos[row.target]
-        bend = 0.25 if row.source_type == row.target_type else 0.0  # module -> module arcs
+        within = row.source_type == row.target_type  # module -> module: a faint arc
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
                     arrowprops={"arrowstyle": "-|>", "lw": 0.5 + 3.0 * row.width, "shrinkA": 14, "shrinkB": 14,
-                                "color": _STATUS_COLOUR[row.status], "alpha": 0.85,
-                                "connectionstyle": f"arc3,rad={bend}"})
+                                "color": _STATUS_COLOUR[row.status], "alpha": 0.3 if within else 0.85,
+                                "connectionstyle": f"arc3,rad={0.25 if within else 0.0}"})
     for n, (x, y) in pos.items():
         label = n
         if variables.loc[n, "type"] == "module":
-            label = f"{n}\n({', '.join(variables.loc[n, 'genes'].split(', ')[:n_genes])})"
+            genes = [g.split("_ENSG")[0] for g in variables.loc[n, "genes"].split(", ")[:n_genes]]
+            label = f"{n}\n({', '.join(genes)})"
         ax.text(x, y, label, ha="center", va="center", fontsize=8,
                 bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"})
     for status in ("gained", "lost", "kept") if control is not None else ():
         ax.plot([], [], color=_STATUS_COLOUR[status], lw=2, label=status)
     if control is not None:
-        ax.legend(frameon=False, fontsize=8, loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.12))
+        ax.legend(frameon=False, fontsize=8, loc="lower center", ncol=3, bbox_to_anchor=(0.5, 1.0))
     ax.set_xlim(-0.4, 2.4)
     ax.set_ylim(-0.05, 1.05)
     ax.set_xticks([0, 1, 2], ["inflow (receptor)", "gene module", "outflow (ligand)"])
@@ -124,5 +127,5 @@ def flowsig(
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     default = f"FlowSig: {control} → {condition}" if control is not None else f"FlowSig: {condition}"
-    ax.set_title(title if title is not None else default)
+    ax.set_title(title if title is not None else default, pad=20 if control is not None else 6)
     return ax
