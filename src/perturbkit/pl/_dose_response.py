@@ -157,7 +157,7 @@ def feature_curves(
     """
     import matplotlib.pyplot as plt
 
-    from .._validate import as_dense
+    from .._validate import as_dense, check_group
     from ..dose import get_model
 
     if ax is None:
@@ -167,6 +167,8 @@ def feature_curves(
     missing = [f for f in features if f not in rows.index]
     if missing:
         raise KeyError(f"table has no curve for group {group!r} and features {missing}; run pk.tl.dose_response first")
+    check_group(adata, groupby, control, role="control")
+    check_group(adata, groupby, group, role="group")
     labels = adata.obs[groupby].astype(str).to_numpy()
     keep = (labels == str(group)) | (labels == str(control))
     dose = adata.obs[dose_key].to_numpy(float)[keep]

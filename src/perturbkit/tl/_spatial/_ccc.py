@@ -76,6 +76,12 @@ def _liana_one(adata: AnnData, cell_type_key: str, resource: pd.DataFrame, *, ex
                seed: int, layer: str | None) -> pd.DataFrame:
     import liana as li
 
+    # LIANA+ drops cell types with fewer than 5 cells (its min_cells) without a word, and
+    # fails deep inside when none is left: say so here, naming the counts.
+    sizes = adata.obs[cell_type_key].astype(str).value_counts()
+    if not (sizes >= 5).any():
+        raise ValueError(f"no group of adata.obs[{cell_type_key!r}] has the 5 cells LIANA+ needs "
+                         f"(counts: {sizes.to_dict()}); pool groups or use more cells")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         agg = li.mt.rank_aggregate(

@@ -11,7 +11,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy.spatial import cKDTree
 
-from ..._validate import as_dense, check_obs
+from ..._validate import as_dense, check_layer, check_obs
 from ...pp._spatial_neighbors import check_coordinates
 
 __all__ = ["cell_sentences", "cellama", "knn_accuracy", "neighbourhood_embedding"]
@@ -78,7 +78,8 @@ def cell_sentences(
     """
     if n_top < 1:
         raise ValueError(f"n_top must be >= 1, got {n_top}")
-    x = as_dense(adata.layers[layer] if layer is not None else adata.X)
+    # a NaN would sort silently into every ranking it touches: refuse it, naming the layer
+    x = as_dense(check_layer(adata, layer, finite=True))
     sd = x.std(axis=0)
     sd[sd == 0] = 1.0
     z = (x - x.mean(axis=0)) / sd

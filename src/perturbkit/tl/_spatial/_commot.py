@@ -207,6 +207,8 @@ def flow_summary(adata: AnnData, *, cell_type_key: str = "cell_type", key: str =
     ['pair', 'source', 'target', 'flow', 'share', 'reverse']
     """
     check_obs(adata, cell_type_key)
+    if adata.n_obs == 0:
+        raise ValueError("adata has no cells: flow_summary needs the cells pk.tl.commot ran on")
     if key not in adata.uns or "pairs" not in adata.uns[key]:
         raise KeyError(f"adata.uns has no {key!r} transport result: run pk.tl.commot(adata, ...) first")
     labels = adata.obs[cell_type_key].astype(str).to_numpy()
