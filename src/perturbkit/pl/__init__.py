@@ -2,8 +2,12 @@
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
 from ._calibration import qq as qq
+from ._ccc import differential_lr as differential_lr
+from ._ccc import lr_score_agreement as lr_score_agreement
 from ._celcomen import interaction_matrix as interaction_matrix
 from ._celcomen import knockout_propagation as knockout_propagation
+from ._clones import clone_composition as clone_composition
+from ._clones import clone_outlines as clone_outlines
 from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano
@@ -28,6 +32,9 @@ from ._signature_reversal import asgard_scores as asgard_scores
 from ._signature_reversal import connectivity_rank as connectivity_rank
 from ._spatial import nhood_enrichment as nhood_enrichment
 from ._spatial import spatial_scatter as spatial_scatter
+from ._spatial_stats import co_occurrence as co_occurrence
+from ._spatial_stats import morans_i as morans_i
+from ._spatial_stats import ripley as ripley
 from ._synergy import synergy_heatmap as synergy_heatmap
 from ._synergy import synergy_scores as synergy_scores
 from ._synergy import synergy_wells as synergy_wells
