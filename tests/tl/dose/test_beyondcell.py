@@ -58,6 +58,11 @@ def test_coverage_threshold_gives_nan():
     pk.tl.beyondcell_scores(cells, sig, expr_thres=0.5)  # the sparse cell expresses 1 of 4 genes
     bcs = cells.obsm["beyondcell"]["d"]
     assert np.isnan(bcs["sparse"]) and np.isfinite(bcs["dense"])
+    # a cell expressing none of the genes has no score even with no threshold (as bcScore)
+    empty = AnnData(np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 2.0, 1.0, 1.0]]),
+                    obs=pd.DataFrame(index=["empty", "dense"]), var=pd.DataFrame(index=list("abcd")))
+    pk.tl.beyondcell_scores(empty, sig, expr_thres=0.0)
+    assert np.isnan(empty.obsm["beyondcell"].loc["empty", "d"])
 
 
 def test_planted_subclone_and_drug(tumour):

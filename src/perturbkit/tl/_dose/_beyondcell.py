@@ -60,8 +60,8 @@ def beyondcell_scores(
     gene-scaled) expression: per mode, ``raw = mean``, ``sd`` and ``sum`` of the mode's genes,
     and the normalised score ``raw * (sum - sd) / (raw + sd)`` (Beyondcell's penalty for
     cells with many zeros or an outlier gene); the BCS is the up score minus the down score.
-    A cell expressing fewer than ``expr_thres`` of the signature's genes (value > 0) gets
-    NaN: the normalisation by signature-gene coverage. With
+    A cell expressing fewer than ``expr_thres`` of the signature's genes (value > 0), or
+    none, gets NaN: the normalisation by signature-gene coverage. With
     ``comparison="treated_vs_control"`` (perturbation signatures such as L1000's, up = up
     after the drug) the sign is flipped, so a cell that looks like the *reverse* of the
     drug's effect scores high. Each drug's BCS is then rescaled to [0, 1] over the cells
@@ -143,7 +143,8 @@ def beyondcell_scores(
             idx = genes.get_indexer(grp.loc[sel, "target"].unique())
             modes[mode] = _mode_score(x[:, idx].T) if len(idx) else None
         all_idx = genes.get_indexer(grp["target"].unique())
-        below = (x[:, all_idx] > 0).sum(axis=1) < expr_thres * len(all_idx)
+        n_expressed = (x[:, all_idx] > 0).sum(axis=1)
+        below = (n_expressed < expr_thres * len(all_idx)) | (n_expressed == 0)
         up, down = modes["up"], modes["down"]
         if up is not None and down is not None:
             both_nan = np.isnan(up) & np.isnan(down)
