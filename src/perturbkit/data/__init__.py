@@ -27,6 +27,7 @@ from ._simulate_cuttag import simulate_cuttag_screen as simulate_cuttag_screen
 from ._simulate_dose import simulate_dose_response as simulate_dose_response
 from ._simulate_dose import simulate_dose_table as simulate_dose_table
 from ._simulate_dose import simulate_response_transfer as simulate_response_transfer
+from ._simulate_dose_plate import simulate_dose_plate as simulate_dose_plate
 from ._simulate_drug_signatures import simulate_drug_signatures as simulate_drug_signatures
 from ._simulate_epigenome import simulate_methylation_screen as simulate_methylation_screen
 from ._simulate_epigenome import simulate_multiome_screen as simulate_multiome_screen
@@ -79,6 +80,7 @@ __all__ = [
     "simulate_combinations",
     "simulate_communication",
     "simulate_cuttag_screen",
+    "simulate_dose_plate",
     "simulate_dose_response",
     "simulate_dose_table",
     "simulate_drug_response",
