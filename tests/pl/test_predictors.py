@@ -55,3 +55,16 @@ def test_subsystem_importance_ranks_predictive_terms():
     with pytest.raises(KeyError, match="has_Y"):
         pk.pl.subsystem_importance(terms, drug="d", highlight="has_Y")
     plt.close("all")
+
+
+def test_potency_ranking_orders_and_marks():
+    pot = pd.DataFrame({"tpod": [0.05, 0.5, 2.0, np.nan], "n_responsive": [60, 30, 21, 4]},
+                       index=["c1", "c2", "c3", "c4"])
+    ax = pk.pl.potency_ranking(pot, n_top=2, highlight=["c2"], highlight_label="MEK")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c2", "c1"]  # most potent on top
+    assert [b.get_width() for b in ax.patches] == pytest.approx([0.5, 0.05])
+    assert ax.patches[0].get_facecolor() != ax.patches[1].get_facecolor()
+    assert ax.get_xscale() == "log" and "MEK" in ax.get_title() and ax.get_xlabel().endswith("log scale)")
+    with pytest.raises(KeyError, match="'tpod'"):
+        pk.pl.potency_ranking(pot.drop(columns="tpod"))
+    plt.close("all")

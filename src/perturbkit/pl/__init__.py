@@ -11,6 +11,7 @@ from ._clones import clone_composition as clone_composition
 from ._clones import clone_outlines as clone_outlines
 from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
+from ._dose_response import potency_ranking as potency_ranking
 from ._drug_gene import drug_gene_volcano as drug_gene_volcano
 from ._drug_scores import beyondcell_umap as beyondcell_umap
 from ._drug_scores import drug_scores_by_group as drug_scores_by_group

@@ -212,3 +212,62 @@ def feature_curves(
     ax.set_title(title or f"{group}: fitted dose-response (squares: BMD, BMDL-BMDU)")
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+@fill_doc
+def potency_ranking(
+    potency: pd.DataFrame,
+    *,
+    n_top: int = 20,
+    highlight: Sequence[str] = (),
+    highlight_label: str = "highlighted",
+    dose_unit: str = "uM",
+    ax: Any = None,
+    title: str = "Most potent compounds (transcriptional point of departure)",
+) -> Any:
+    """Horizontal bars of the compounds' tPOD (log scale), most potent on top, each labelled
+    with its number of responsive genes: the twin of :func:`perturbkit.tl.dose_potency`.
+
+    Parameters
+    ----------
+    potency
+        ``pk.tl.dose_potency(curves)`` (index: compound; ``tpod``, ``n_responsive``).
+    n_top
+        Compounds shown (those with a tPOD, in the table's order: most potent first).
+    highlight, highlight_label
+        Compounds drawn in red, and what they are (for the title).
+    dose_unit
+        Unit of the doses, for the axis label.
+    {ax}
+    {title}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> pot = pd.DataFrame({"tpod": [0.1, 1.0, None], "n_responsive": [40, 25, 3]}, index=["a", "b", "c"])
+    >>> ax = pk.pl.potency_ranking(pot, highlight=["a"])
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['b', 'a']
+    """
+    import matplotlib.pyplot as plt
+
+    for col in ("tpod", "n_responsive"):
+        if col not in potency.columns:
+            raise KeyError(f"potency has no column {col!r}; pass pk.tl.dose_potency(curves)")
+    if n_top < 1:
+        raise ValueError(f"n_top must be >= 1, got {n_top}")
+    ranked = potency.dropna(subset=["tpod"]).head(n_top).iloc[::-1]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.22 * max(len(ranked), 5) + 1.0))
+    marked = set(highlight)
+    colours = ["#d62728" if str(g) in marked else "#7f7f7f" for g in ranked.index]
+    ax.barh([str(g) for g in ranked.index], ranked["tpod"], color=colours)
+    for i, (t, n) in enumerate(zip(ranked["tpod"], ranked["n_responsive"], strict=True)):
+        ax.text(t, i, f"  {int(n)} genes", va="center", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"transcriptional point of departure ({dose_unit}, log scale)")
+    ax.set_ylabel("compound")
+    ax.set_title(title + (f" (red: {highlight_label})" if marked else ""))
+    return ax
