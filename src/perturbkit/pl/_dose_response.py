@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
 from ._docs import fill_doc
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["dose_curves", "feature_curves"]
 
@@ -222,9 +225,9 @@ def potency_ranking(
     highlight: Sequence[str] = (),
     highlight_label: str = "highlighted",
     dose_unit: str = "uM",
-    ax: Any = None,
+    ax: Axes | None = None,
     title: str = "Most potent compounds (transcriptional point of departure)",
-) -> Any:
+) -> Axes:
     """Horizontal bars of the compounds' tPOD (log scale), most potent on top, each labelled
     with its number of responsive genes: the twin of :func:`perturbkit.tl.dose_potency`.
 
