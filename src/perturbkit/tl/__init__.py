@@ -71,6 +71,7 @@ from ._screens._mixscape import perturbation_signature as perturbation_signature
 from ._screens._music import music as music
 from ._screens._network_knockout import infer_grn as infer_grn
 from ._screens._network_knockout import network_knockout as network_knockout
+from ._screens._panel_power import panel_power as panel_power
 from ._screens._pooled_screen import core_essential_genes as core_essential_genes
 from ._screens._pooled_screen import mageck_test as mageck_test
 from ._screens._pooled_screen import screen_qc as screen_qc
