@@ -61,3 +61,16 @@ def test_copy_and_bad_input(tumour):
         pk.tl.scdr_cell_types(tumour, cell_type_key="clone", min_cells=10_000)
     with pytest.raises(ValueError, match="fdr"):
         pk.tl.scdr_cell_types(tumour, cell_type_key="clone", fdr=5)
+
+
+def test_uncentred_rank_auroc_is_scdr(tumour):
+    # signature_auroc(method="rank", center=False) scores exactly scDR's DRS
+    from sklearn.metrics import roc_auc_score
+
+    sim = pk.data.simulate_tumour_subclones(n_cells=400, seed=0)
+    sig = pk.tl.drug_response_signatures(sim["ic50"], sim["expression"])
+    tab = pk.tl.signature_auroc(tumour, sig, "drug1", label_key="clone", positive="B", method="rank", center=False)
+    direct = roc_auc_score(tumour.obs["clone"] == "B", tumour.obsm["scdr"]["drug1"])
+    # equal up to float summation order, which can break exact ties between cells
+    assert tab.loc["signature", "auroc"] == pytest.approx(direct, abs=1e-3)
+    assert tab.loc["signature", "auroc"] > tab.loc["random_set", "auroc"] + 0.3

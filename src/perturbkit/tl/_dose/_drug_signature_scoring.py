@@ -257,6 +257,7 @@ def signature_auroc(
     positive: object = True,
     method: Literal["ulm", "rank"] = "ulm",
     layer: str | None = None,
+    center: bool = True,
     n_random: int = 20,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -274,8 +275,9 @@ def signature_auroc(
         The drug (``source``) to evaluate.
     label_key, positive
         ``obs`` column and the value marking sensitive cells.
-    method, layer
-        As in :func:`score_cells` (genes centred across cells).
+    method, layer, center
+        As in :func:`score_cells`; ``method="rank", center=False`` is scDR's within-cell
+        rank score (:func:`scdr_scores`).
     n_random
         Random gene sets drawn for the baseline.
     seed
@@ -314,7 +316,7 @@ def signature_auroc(
         raise ValueError(f"no gene of drug {drug!r}'s signature is in adata.var_names")
     view = AnnData(as_dense(adata.X if layer is None else adata.layers[layer]),
                    obs=pd.DataFrame(index=adata.obs_names), var=pd.DataFrame(index=adata.var_names.astype(str)))
-    sig = score_cells(view, net, method=method, tmin=1, copy=True).obsm["drug_score"].iloc[:, 0]
+    sig = score_cells(view, net, method=method, center=center, tmin=1, copy=True).obsm["drug_score"].iloc[:, 0]
     rows = {"signature": {"auroc": roc_auc_score(y, sig), "auroc_sd": 0.0, "n_genes": len(net), "gene": ""}}
     if "correlation" in signatures.columns:
         sub = signatures[(signatures["source"].astype(str) == str(drug))
@@ -332,7 +334,7 @@ def signature_auroc(
                       "weight": net["weight"].to_numpy()})
         for i in range(n_random)
     ], ignore_index=True)
-    rand = score_cells(view, random_net, method=method, tmin=1, copy=True).obsm["drug_score"]
+    rand = score_cells(view, random_net, method=method, center=center, tmin=1, copy=True).obsm["drug_score"]
     aucs = np.array([roc_auc_score(y, rand[c]) for c in rand.columns])
     rows["random_set"] = {"auroc": float(aucs.mean()), "auroc_sd": float(aucs.std(ddof=1)) if n_random > 1 else 0.0,
                           "n_genes": len(net), "gene": ""}
