@@ -45,6 +45,8 @@ from ._predict._expression_transformer import expression_transformer as expressi
 from ._predict._expression_transformer import transformer_embed as transformer_embed
 from ._predict._go_graph import go_graph as go_graph
 from ._predict._go_graph import predict_unseen_genes as predict_unseen_genes
+from ._predict._perturbnet import perturbnet_benchmark as perturbnet_benchmark
+from ._predict._perturbnet import target_features as target_features
 from ._predict._response_prediction import embedding_shift as embedding_shift
 from ._predict._response_prediction import predict_response as predict_response
 from ._predict._response_prediction import response_benchmark as response_benchmark
