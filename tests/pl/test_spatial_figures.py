@@ -100,3 +100,54 @@ def test_differential_lr_and_score_agreement():
     with pytest.raises(KeyError, match="condition"):
         pk.pl.lr_score_agreement(lr, groupby="condition")
     plt.close("all")
+
+
+def test_misty_gain_and_importances():
+    m = pd.DataFrame({"target": ["A", "B", "A"], "intra_group": ["T", "T", "U"], "intra_R2": [0.5, 0.2, 0.1],
+                      "gain_R2": [0.1, 0.3, 0.0]})
+    ax = pk.pl.misty_gain(m, targets=[("B", "T"), ("A", "U")])
+    assert _labelled(ax)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A (U)", "B (T)"]  # first target on top
+    # stacked: the gain bar starts where the intra bar ends
+    gain_bars = ax.patches[2:]
+    assert np.allclose([p.get_x() for p in gain_bars], [0.1, 0.2]) and np.allclose([p.get_width() for p in gain_bars], [0.0, 0.3])
+    with pytest.raises(KeyError, match="not in metrics"):
+        pk.pl.misty_gain(m, targets=[("A", "V")])
+    imp = pd.DataFrame({"target": ["A"] * 3, "intra_group": ["T"] * 3, "predictor": ["B", "C", "D"],
+                        "view": ["juxta", "para", "intra"], "importances": [0.4, 0.1, 0.9]})
+    ax = pk.pl.misty_importances(imp, "A", group="T")
+    assert _labelled(ax) and len(ax.patches) == 2  # the intra view left out
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["C (para)", "B (juxta)"]
+    with pytest.raises(KeyError, match="no importances for target 'Z'"):
+        pk.pl.misty_importances(imp, "Z")
+    plt.close("all")
+
+
+def test_intercellular_coefficients():
+    res = pd.DataFrame({"group": ["Tumor"] * 3, "target": ["CD274"] * 3, "predictor": ["CD3E", "CD3E", "EPCAM"],
+                        "scope": ["inter", "intra", "intra"], "coef": [0.8, 0.1, -0.2]})
+    ax = pk.pl.intercellular_coefficients(res, [("Tumor", "CD274")], predictors=["CD3E", "EPCAM"])
+    assert _labelled(ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["CD3E · inter", "CD3E · intra", "EPCAM · intra"]
+    assert np.allclose(ax.images[0].get_array(), [[0.8, 0.1, -0.2]])
+    with pytest.raises(KeyError, match="T cell"):
+        pk.pl.intercellular_coefficients(res, [("T cell", "NR4A1")])
+    plt.close("all")
+
+
+def test_grn_precision_recall():
+    e = pd.DataFrame({"regulator": ["T1", "T1", "T2", "T2"], "target": ["A", "B", "A", "B"],
+                      "score": [0.9, 0.1, 0.2, 0.8], "r": [-0.9, 0.5, 0.4, 0.1]})
+    truth = pd.DataFrame({"tf": ["T1", "T2"], "target": ["A", "B"]})
+    ax = pk.pl.grn_precision_recall({"toy": e}, truth)
+    assert _labelled(ax) and len(ax.lines) == 2
+    # the score ranks both planted edges first: recall 1 is reached at precision 1; |r| is worse
+    rec, prec = ax.lines[0].get_xdata(), ax.lines[0].get_ydata()
+    assert prec[np.isclose(rec, 1)].max() == 1.0
+    rec_r, prec_r = ax.lines[1].get_xdata(), ax.lines[1].get_ydata()
+    assert prec_r[np.isclose(rec_r, 1)].max() < 1.0
+    with pytest.raises(KeyError, match="'toy' lacks columns"):
+        pk.pl.grn_precision_recall({"toy": e.drop(columns="r")}, truth)
+    with pytest.raises(KeyError, match="truth needs"):
+        pk.pl.grn_precision_recall({"toy": e}, truth.rename(columns={"tf": "regulator"}))
+    plt.close("all")

@@ -6,6 +6,7 @@ from ._calibration import qq as qq
 from ._ccc import differential_lr as differential_lr
 from ._ccc import lr_score_agreement as lr_score_agreement
 from ._celcomen import interaction_matrix as interaction_matrix
+from ._celcomen import intercellular_coefficients as intercellular_coefficients
 from ._celcomen import knockout_propagation as knockout_propagation
 from ._clones import clone_composition as clone_composition
 from ._clones import clone_outlines as clone_outlines
@@ -18,8 +19,11 @@ from ._drug_scores import drug_scores_by_group as drug_scores_by_group
 from ._drug_scores import gene_attributions as gene_attributions
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter
+from ._grn import grn_precision_recall as grn_precision_recall
 from ._guides import guide_mixture as guide_mixture
 from ._milo import milo as milo
+from ._misty import misty_gain as misty_gain
+from ._misty import misty_importances as misty_importances
 from ._mixscape import mixscape as mixscape
 from ._pooled_screen import essential_lfc as essential_lfc
 from ._pooled_screen import genome_track as genome_track

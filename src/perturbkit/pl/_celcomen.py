@@ -15,7 +15,7 @@ from ._docs import fill_doc
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["interaction_matrix", "knockout_propagation"]
+__all__ = ["intercellular_coefficients", "interaction_matrix", "knockout_propagation"]
 
 
 @fill_doc
@@ -150,4 +150,69 @@ def knockout_propagation(
     ax.set_ylabel("knockout − sham (unit-norm expression)")
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(title if title is not None else "Simcomen: how far the knockout reaches")
+    return ax
+
+
+@fill_doc
+def intercellular_coefficients(
+    result: pd.DataFrame,
+    rows: Sequence[tuple[str, str]],
+    *,
+    predictors: Sequence[str] | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Heatmap of :func:`perturbkit.tl.intercellular_regression` coefficients: targets x
+    (predictor, scope), the inter-cellular block first.
+
+    Parameters
+    ----------
+    result
+        The table :func:`perturbkit.tl.intercellular_regression` returns.
+    rows
+        ``(group, target)`` pairs to show, top to bottom.
+    predictors
+        Predictor order within each block (default as they appear).
+    {title}
+    {ax}
+
+    {returns_axes}
+
+    Raises
+    ------
+    KeyError
+        Columns missing, or a ``(group, target)`` pair not in ``result``.
+
+    Examples
+    --------
+    >>> import perturbkit as pk, scanpy as sc
+    >>> tissue = pk.data.simulate_tissue(800, seed=0)
+    >>> sc.pp.normalize_total(tissue); sc.pp.log1p(tissue)
+    >>> res = pk.tl.intercellular_regression(tissue, ["CD274"], predictors=["CD3E", "EPCAM"], cell_type_key="cell_type")
+    >>> ax = pk.pl.intercellular_coefficients(res, [("Tumor", "CD274")])
+    """
+    import matplotlib.pyplot as plt
+
+    missing = [c for c in ("group", "target", "predictor", "scope", "coef") if c not in result.columns]
+    if missing:
+        raise KeyError(f"result lacks columns {missing}: pass the table pk.tl.intercellular_regression returns")
+    keys = set(zip(result["group"], result["target"], strict=True))
+    absent = [r for r in rows if tuple(r) not in keys]
+    if absent:
+        raise KeyError(f"(group, target) pairs not in the result: {absent}")
+    sel = result[[(g, t) in set(map(tuple, rows)) for g, t in zip(result["group"], result["target"], strict=True)]]
+    mat = sel.assign(row=sel["target"] + " (" + sel["group"] + ")", col=sel["predictor"] + " · " + sel["scope"])
+    mat = mat.pivot(index="row", columns="col", values="coef").fillna(0.0)
+    mat = mat.loc[[f"{t} ({g})" for g, t in rows]]
+    order = list(predictors) if predictors is not None else list(dict.fromkeys(result["predictor"]))
+    mat = mat[[f"{p} · {w}" for w in ("inter", "intra") for p in order if f"{p} · {w}" in mat.columns]]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.45 * mat.shape[1] + 3, 0.45 * mat.shape[0] + 2))
+    lim = float(np.abs(mat.to_numpy()).max()) or 1.0
+    im = ax.imshow(mat.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(mat.shape[1]), mat.columns, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(mat.shape[0]), mat.index, fontsize=8)
+    ax.set(xlabel="predictor · where it acts (inter: neighbours' mean; intra: same cell)",
+           ylabel="target (receiving cell type)", title=title if title is not None else "Standardised regression coefficients")
+    plt.colorbar(im, ax=ax, label="coefficient (SD of target per SD of predictor)", shrink=0.8)
     return ax
