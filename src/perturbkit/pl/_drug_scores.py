@@ -186,6 +186,8 @@ def drug_scores_by_group(
         raise KeyError(f"adata.obsm has no {key!r}: run the scoring call (e.g. pk.tl.scdr_scores) first")
     if group_key not in adata.obs.columns:
         raise KeyError(f"adata.obs has no column {group_key!r}")
+    if adata.n_obs == 0:
+        raise ValueError("adata has no cells: nothing to draw")
     scores = pd.DataFrame(adata.obsm[key])
     groups = adata.obs[group_key].astype("category")
     cats = list(groups.cat.categories)

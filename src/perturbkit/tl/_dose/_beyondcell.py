@@ -301,7 +301,8 @@ def beyondcell_ranks(
         raise ValueError(f"sp_cutoff must be 4 increasing values in [0, 1], got {sp_cutoff}")
     if len(resm_cutoff) != 2 or not 0 <= resm_cutoff[0] <= resm_cutoff[1] <= 1:
         raise ValueError(f"resm_cutoff must be 2 increasing quantiles in [0, 1], got {resm_cutoff}")
-    bcs = pd.DataFrame(adata.obsm[key])
+    # positions, not cell names: a duplicated name must not pull a cell into a cluster twice
+    bcs = pd.DataFrame(adata.obsm[key]).reset_index(drop=True)
     switch = pd.Series(adata.uns[key]["switch_point"]).reindex(bcs.columns)
     stats = pd.DataFrame({
         "switch_point": switch, "mean": bcs.mean(), "median": bcs.median(), "sd": bcs.std(),
@@ -311,7 +312,7 @@ def beyondcell_ranks(
         groups = pd.Series("all", index=bcs.index)
     else:
         check_obs(adata, cluster_key)
-        groups = adata.obs[cluster_key].astype(str)
+        groups = pd.Series(adata.obs[cluster_key].astype(str).to_numpy(), index=bcs.index)
     rows = []
     for cluster, idx in groups.groupby(groups, sort=True).groups.items():
         cmean = bcs.loc[idx].mean()
