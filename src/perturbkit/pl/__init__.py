@@ -17,6 +17,9 @@ from ._drug_gene import drug_gene_volcano as drug_gene_volcano
 from ._drug_scores import beyondcell_umap as beyondcell_umap
 from ._drug_scores import drug_scores_by_group as drug_scores_by_group
 from ._drug_scores import gene_attributions as gene_attributions
+from ._effects import benchmark as benchmark
+from ._effects import edistance as edistance
+from ._effects import volcano as volcano
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter
 from ._grn import grn_precision_recall as grn_precision_recall

@@ -43,6 +43,7 @@ from ._predict._cpa_dose import cpa_dose_benchmark as cpa_dose_benchmark
 from ._predict._dose_signature import predict_dose_signature as predict_dose_signature
 from ._predict._expression_transformer import expression_transformer as expression_transformer
 from ._predict._expression_transformer import transformer_embed as transformer_embed
+from ._predict._foundation_models import scbert_annotate as scbert_annotate
 from ._predict._go_graph import go_graph as go_graph
 from ._predict._go_graph import predict_unseen_genes as predict_unseen_genes
 from ._predict._perturbnet import perturbnet_benchmark as perturbnet_benchmark

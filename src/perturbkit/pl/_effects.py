@@ -1,0 +1,178 @@
+"""Figures of the effect-size tables: energy distances per group, volcano plots, and
+predictor benchmarks (twins of pk.tl.edistance, pk.tl.pseudobulk_de, pk.tl.response_benchmark)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from ._docs import fill_doc
+
+__all__ = ["benchmark", "edistance", "volcano"]
+
+
+def _need(table: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise KeyError(f"columns {missing} not in the table (columns: {list(table.columns)}); pass the result of {source}")
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+@fill_doc
+def edistance(
+    ed: pd.DataFrame,
+    *,
+    group_key: str = "cell_type",
+    units: str = "PCA units",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Energy distance per group as horizontal bars, largest at the top, each annotated with
+    its E-test p-value.
+
+    Parameters
+    ----------
+    ed
+        Table of :func:`perturbkit.tl.edistance` (``edistance``, ``pvalue``, ``group_key``).
+    group_key
+        Column naming the groups (the ``split_by`` of the call).
+    units
+        Units of the representation the distance was computed in, for the axis label.
+    {title}
+    {ax}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import scanpy as sc, perturbkit as pk
+    >>> adata = pk.data.simulate_perturbation(n_cells=30, n_genes=50, seed=0)
+    >>> sc.pp.normalize_total(adata); sc.pp.log1p(adata); sc.pp.pca(adata, n_comps=10)
+    >>> ax = pk.pl.edistance(pk.tl.edistance(adata, split_by="cell_type", n_perms=50))
+    """
+    _need(ed, [group_key, "edistance", "pvalue"], "pk.tl.edistance")
+    ax = _axes(ax, (6, 0.6 + 0.5 * len(ed)))
+    order = ed.sort_values("edistance")
+    ax.barh(order[group_key].astype(str), order["edistance"], color="#d62728")
+    for y, (e, p) in enumerate(zip(order["edistance"], order["pvalue"], strict=True)):
+        ax.text(max(e, 0), y, f"  p = {p:.3g}", va="center", fontsize=8)
+    ax.set_xlim(min(0.0, float(order["edistance"].min())), float(order["edistance"].max()) * 1.35 or 1.0)
+    ax.set(xlabel=f"energy distance, perturbed vs control ({units})", ylabel=group_key.replace("_", " "),
+           title=title or "Energy distance per group (E-test p-value)")
+    return ax
+
+
+@fill_doc
+def volcano(
+    de: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    n_labels: int = 8,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Volcano plot of one differential-expression table: log2 fold change against
+    -log10 p-value, genes at ``padj < alpha`` in red, the ``n_labels`` smallest p-values named.
+
+    Parameters
+    ----------
+    de
+        One contrast of :func:`perturbkit.tl.pseudobulk_de` or :func:`perturbkit.tl.wilcoxon_de`
+        (``gene``, ``log2fc``, ``pvalue``, ``padj``).
+    alpha
+        FDR threshold for colouring.
+    n_labels
+        How many genes to name.
+    {title}
+    {ax}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> de = pd.DataFrame({"gene": ["a", "b", "c"], "log2fc": [3.0, -0.1, 0.2],
+    ...                    "pvalue": [1e-8, 0.5, 0.2], "padj": [3e-8, 0.5, 0.3]})
+    >>> ax = pk.pl.volcano(de)
+    """
+    _need(de, ["gene", "log2fc", "pvalue", "padj"], "pk.tl.pseudobulk_de (one contrast)")
+    d = de.dropna(subset=["pvalue", "log2fc"])
+    ax = _axes(ax, (5.5, 4))
+    y = -np.log10(np.clip(d["pvalue"].to_numpy(float), 1e-300, 1))
+    sig = (d["padj"] < alpha).to_numpy()
+    ax.scatter(d["log2fc"], y, s=6, c=np.where(sig, "#d62728", "#9e9e9e"))
+    for i in np.argsort(d["pvalue"].to_numpy())[:n_labels]:
+        ax.annotate(str(d["gene"].iloc[i]), (d["log2fc"].iloc[i], y[i]), fontsize=7)
+    ax.set(xlabel="log2 fold change (perturbed / control)", ylabel="-log10 p-value",
+           title=title or f"Differential expression (red: FDR < {alpha:g})")
+    return ax
+
+
+@fill_doc
+def benchmark(
+    results: pd.DataFrame,
+    metric: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    colors: Sequence[str] | None = None,
+    xlabel: str | None = None,
+    title: str | None = None,
+    show_labels: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """One metric of a predictor benchmark: mean over seeds (or splits) per method as
+    horizontal bars with the standard deviation as error bars, in the order of ``labels``.
+
+    Parameters
+    ----------
+    results
+        Tidy table with ``method`` and ``metric`` columns, one row per (seed, method), e.g.
+        :func:`perturbkit.tl.response_benchmark` or :func:`perturbkit.tl.unseen_response_benchmark`.
+    metric
+        Column to draw.
+    labels
+        Method -> label, also the order (top to bottom) and selection; default every method.
+    colors
+        One bar colour per method drawn.
+    xlabel
+        Axis label (default the metric's name).
+    {title}
+    show_labels
+        Write the method labels on the y axis (off for panels beside a labelled one).
+    {ax}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> res = pd.DataFrame({"seed": [0, 0, 1, 1], "method": ["a", "b", "a", "b"], "r": [0.1, 0.5, 0.2, 0.7]})
+    >>> ax = pk.pl.benchmark(res, "r", labels={"a": "baseline", "b": "model"})
+    """
+    _need(results, ["method", metric], "a benchmark (one row per seed and method)")
+    stats = results.groupby("method")[metric].agg(["mean", "std"])
+    labels = dict(labels) if labels is not None else {m: m for m in stats.index}
+    missing = [m for m in labels if m not in stats.index]
+    if missing:
+        raise ValueError(f"methods {missing} not in the results; methods: {list(stats.index)}")
+    stats = stats.loc[list(labels)]
+    if colors is not None and len(colors) != len(stats):
+        raise ValueError(f"{len(colors)} colours for {len(stats)} methods")
+    ax = _axes(ax, (6, 0.6 + 0.4 * len(stats)))
+    ax.barh(range(len(stats)), stats["mean"], xerr=stats["std"].fillna(0), capsize=3,
+            color=list(colors) if colors is not None else "#1f77b4")
+    ax.set_yticks(range(len(stats)), [labels[m] for m in stats.index] if show_labels else [])
+    ax.invert_yaxis()
+    ax.set(xlabel=xlabel or metric, ylabel="predictor" if show_labels else "",
+           title=title or f"{metric}: mean and SD over repetitions")
+    return ax

@@ -1,0 +1,52 @@
+"""pk.pl.edistance, pk.pl.volcano and pk.pl.benchmark draw what their tables hold, labelled."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import perturbkit as pk  # noqa: E402
+
+
+def test_edistance_bars_sorted_and_annotated():
+    ed = pd.DataFrame({"cell_type": ["a", "b", "c"], "edistance": [2.0, 5.0, 1.0], "pvalue": [0.01, 0.001, 0.2]})
+    ax = pk.pl.edistance(ed)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c", "a", "b"]  # largest on top
+    assert [round(p.get_width(), 6) for p in ax.patches] == [1.0, 2.0, 5.0]
+    assert any("p = 0.001" in t.get_text() for t in ax.texts)
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    with pytest.raises(KeyError, match="pvalue"):
+        pk.pl.edistance(ed.drop(columns="pvalue"))
+    plt.close("all")
+
+
+def test_volcano_colours_the_significant_genes():
+    de = pd.DataFrame({"gene": ["a", "b", "c", "d"], "log2fc": [3.0, -2.0, 0.1, np.nan],
+                       "pvalue": [1e-8, 1e-4, 0.5, 0.1], "padj": [4e-8, 2e-4, 0.5, 0.2]})
+    ax = pk.pl.volcano(de, n_labels=1)
+    pts = ax.collections[0]
+    assert len(pts.get_offsets()) == 3  # the NaN row is left out
+    red = np.isclose(pts.get_facecolors()[:, :3], matplotlib.colors.to_rgb("#d62728")).all(1)
+    assert red.tolist() == [True, True, False]
+    assert [t.get_text() for t in ax.texts] == ["a"]
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    plt.close("all")
+
+
+def test_benchmark_means_and_order():
+    res = pd.DataFrame({"seed": [0, 0, 1, 1], "method": ["a", "b", "a", "b"], "r": [0.1, 0.5, 0.3, 0.7]})
+    ax = pk.pl.benchmark(res, "r", labels={"b": "model", "a": "baseline"})
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["model", "baseline"]
+    assert [round(p.get_width(), 6) for p in ax.patches] == [0.6, 0.2]
+    assert ax.get_xlabel() == "r" and ax.get_title()
+    with pytest.raises(ValueError, match="'z'"):
+        pk.pl.benchmark(res, "r", labels={"z": "missing"})
+    with pytest.raises(KeyError, match="edistance"):
+        pk.pl.benchmark(res, "edistance")
+    plt.close("all")
