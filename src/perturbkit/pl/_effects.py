@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 
 from ._docs import fill_doc
 
-__all__ = ["benchmark", "edistance", "volcano"]
+__all__ = ["benchmark", "edistance", "group_bars", "intervals", "volcano"]
 
 
 def _need(table: pd.DataFrame, columns: Sequence[str], source: str) -> None:
@@ -175,4 +175,111 @@ def benchmark(
     ax.invert_yaxis()
     ax.set(xlabel=xlabel or metric, ylabel="predictor" if show_labels else "",
            title=title or f"{metric}: mean and SD over repetitions")
+    return ax
+
+
+@fill_doc
+def group_bars(
+    table: pd.DataFrame,
+    value: str,
+    *,
+    group_key: str,
+    error: str | None = None,
+    reference: float | None = None,
+    xlabel: str | None = None,
+    xlim: tuple[float, float] | None = None,
+    color: str = "#2ca02c",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """One value per group as horizontal bars, sorted (largest at the top), with optional
+    error bars and a dashed reference line (e.g. AUC 0.5, a nominal 5% error rate).
+
+    Parameters
+    ----------
+    table
+        One row per group, e.g. :func:`perturbkit.tl.augur` (``auc``, ``auc_sd``).
+    value
+        Column drawn.
+    group_key
+        Column naming the groups.
+    error
+        Column of error-bar half-widths (e.g. a standard deviation), or ``None``.
+    reference
+        x position of a dashed reference line, or ``None``.
+    xlabel
+        Axis label (default ``value``).
+    xlim
+        x-axis limits.
+    color
+        Bar colour.
+    {title}
+    {ax}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> t = pd.DataFrame({"cell_type": ["a", "b"], "auc": [0.9, 0.6], "auc_sd": [0.02, 0.05]})
+    >>> ax = pk.pl.group_bars(t, "auc", group_key="cell_type", error="auc_sd", reference=0.5)
+    """
+    _need(table, [group_key, value] + ([error] if error else []), "a table with one row per group")
+    ax = _axes(ax, (6, 0.6 + 0.5 * len(table)))
+    order = table.sort_values(value)
+    ax.barh(order[group_key].astype(str), order[value], xerr=order[error] if error else None, color=color, capsize=3)
+    if reference is not None:
+        ax.axvline(reference, ls="--", c="k", lw=1)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.set(xlabel=xlabel or value, ylabel=group_key.replace("_", " "), title=title or f"{value} per {group_key}")
+    return ax
+
+
+@fill_doc
+def intervals(
+    table: pd.DataFrame,
+    estimate: str,
+    low: str,
+    high: str,
+    *,
+    group_key: str,
+    xlabel: str | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Point estimates with their intervals per group, sorted by the estimate, e.g. scDist's
+    distances with their bootstrap intervals (:func:`perturbkit.tl.scdist`).
+
+    Parameters
+    ----------
+    table
+        One row per group.
+    estimate, low, high
+        Columns of the estimate and the interval's ends.
+    group_key
+        Column naming the groups.
+    xlabel
+        Axis label (default ``estimate``).
+    {title}
+    {ax}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> t = pd.DataFrame({"cell_type": ["a", "b"], "distance": [2.0, 1.0], "ci_low": [1.5, 0.2], "ci_high": [2.6, 1.9]})
+    >>> ax = pk.pl.intervals(t, "distance", "ci_low", "ci_high", group_key="cell_type")
+    """
+    _need(table, [group_key, estimate, low, high], "a table with one row per group")
+    ax = _axes(ax, (6, 0.6 + 0.5 * len(table)))
+    order = table.sort_values(estimate)
+    y = np.arange(len(order))
+    # segments, not error bars: a bias-corrected estimate may lie outside its bootstrap interval
+    ax.hlines(y, order[low], order[high], color="#9467bd", lw=2)
+    ax.plot(order[estimate], y, "o", c="#9467bd")
+    ax.set_yticks(y, order[group_key].astype(str))
+    ax.set(xlabel=xlabel or estimate, ylabel=group_key.replace("_", " "),
+           title=title or f"{estimate} with its interval, per {group_key}")
     return ax
