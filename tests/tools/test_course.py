@@ -267,8 +267,8 @@ def test_course_frame_links_exercises_quizzes_and_sections() -> None:
         assert 'href="#key-takeaways"' in frame.html and 'href="#in-practice"' in frame.html
         practice = pk.book.course_frame(ch, part="practice")
         assert practice.html.count("Not executed in this book") == len(entry["in_practice"]) >= 2
-    # the principles frame: 180 minutes of learner time
-    assert "about 3 h 00 min" in pk.book.course_frame("principles").text
+    # the principles frame: 150 + 60 + 20 = 230 minutes of learner time (book/course.yaml)
+    assert "about 3 h 50 min" in pk.book.course_frame("principles").text
 
 
 def test_course_frame_errors() -> None:
