@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import perturbkit as pk
-from perturbkit.tl._dose._asgard import _ceg_sums
+from perturbkit.tl._dose._asgard import _ceg_sums, _fisher
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,15 @@ def test_ceg_sums_hand_computed():
     z = stats.norm.isf(0.0625)
     assert got[0] == pytest.approx(2 * z)
     assert got[1] == 0.0
+
+
+def test_fisher_keeps_an_underflowed_pvalue():
+    # Fisher by hand: -2 (ln 0.01 + ln 0.2) = 12.43 on 4 df
+    assert _fisher(pd.Series([0.01, 0.2])) == pytest.approx(stats.chi2.sf(-2 * np.log(0.002), 4))
+    # a p-value of 0 is the strongest evidence: the combination must be far below the other p (0.5),
+    # not 0.5 as when the 0 is dropped
+    assert _fisher(pd.Series([0.0, 0.5])) < 1e-300
+    assert _fisher(pd.Series([0.3])) == 0.3
 
 
 def test_same_input_same_result_and_input_untouched(sim):

@@ -88,6 +88,14 @@ def _drug_labels(signatures: pd.DataFrame, drug_labels: Sequence[str] | None) ->
     return labels
 
 
+def _fisher(p: pd.Series) -> float:
+    """Fisher's combination of one compound's per-cluster p-values (0 counts as the smallest float)."""
+    p = np.clip(p.to_numpy(dtype=float), np.finfo(float).tiny, 1.0)
+    if len(p) == 1:
+        return float(p[0])
+    return float(stats.chi2.sf(-2 * np.log(p).sum(), 2 * len(p)))
+
+
 def _clusters(adata: AnnData, groupby: str, control: str, cell_type_key: str, min_cells: int):
     ct = adata.obs[cell_type_key].astype(str).to_numpy()
     case = (adata.obs[groupby].astype(str) != str(control)).to_numpy()
@@ -132,7 +140,8 @@ def asgard(
     :math:`\\sum_c p_c \\cdot (-\\log_{10} \\mathrm{FDR}_{c}) \\cdot r_c`, with :math:`p_c`
     the cluster's share of diseased cells and :math:`r_c` the share of its DEGs (BH
     ``padj < deg_padj``) whose sign the compound's mean signature reverses; the
-    per-cluster p-values are combined by Fisher's method. A compound that reverses the
+    per-cluster p-values are combined by Fisher's method (one that underflowed to 0 enters
+    as the smallest float, with a warning, rather than being dropped). A compound that reverses the
     large clusters outranks one that reverses a tiny one perfectly.
 
     Parameters
@@ -224,16 +233,13 @@ def asgard(
     clusters["rank_in_cluster"] = (clusters.groupby("cell_type", sort=False)["pvalue"]
                                    .rank(method="first").astype(np.int64))
     score = clusters.groupby("drug", sort=False)["contribution"].sum()
-
-    def fisher(p: pd.Series) -> float:
-        p = p[(p > 0) & (p <= 1)]
-        if len(p) == 0:
-            return np.nan
-        if len(p) == 1:
-            return float(p.iloc[0])
-        return float(stats.chi2.sf(-2 * np.log(p).sum(), 2 * len(p)))
-
-    pvalue = clusters.groupby("drug", sort=False)["pvalue"].agg(fisher)
+    underflow = clusters.loc[clusters["pvalue"] <= 0, ["cell_type", "drug"]]
+    if len(underflow):
+        # a KS p-value of 0 is an underflow, the strongest evidence there is: dropping it from
+        # Fisher's sum (as an "invalid" p-value) would let the other clusters decide alone
+        warnings.warn(f"{len(underflow)} per-cluster p-value(s) underflowed to 0 and enter Fisher's combination "
+                      f"as {np.finfo(float).tiny:.1e}: {underflow.head(5).to_dict('records')}", stacklevel=2)
+    pvalue = clusters.groupby("drug", sort=False)["pvalue"].agg(_fisher)
     out = pd.DataFrame({"drug": score.index, "score": score.to_numpy(), "pvalue": pvalue.loc[score.index].to_numpy()})
     out["padj"] = bh_adjust(out["pvalue"].to_numpy())
     out = out.sort_values(["score", "pvalue"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
