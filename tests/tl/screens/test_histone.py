@@ -57,3 +57,19 @@ def test_differential_domains_bad_input(ct) -> None:
         pk.tl.differential_domains(b)
     with pytest.raises(ValueError, match="control label"):
         pk.tl.differential_domains(ct, control="NT")
+
+
+def test_empty_side_is_nan_not_a_number(ct) -> None:
+    """A domain with no fragment in the target's cells has no finite Wald estimate: NaN, said so."""
+    b = ct.copy()
+    t_cells = (b.obs["perturbation"] == "EZH2").to_numpy()
+    dom = b.var["domain"].to_numpy() == "H3K27me3_d0"
+    x = b.X.toarray() if hasattr(b.X, "toarray") else np.array(b.X)
+    x[np.ix_(t_cells, dom)] = 0  # planted: the mark wiped from this domain in EZH2 cells
+    b.X = x
+    res = pk.tl.differential_domains(b, spike_in=SPIKES).set_index(["target", "domain"])
+    row = res.loc[("EZH2", "H3K27me3_d0")]
+    assert row["rate_target"] == 0 and row["rate_control"] > 0
+    assert np.isnan(row["log2_fold"]) and np.isnan(row["pvalue"]) and np.isnan(row["padj"])
+    finite = res.drop(index=("EZH2", "H3K27me3_d0"))
+    assert finite["pvalue"].notna().all()  # nothing else became NaN

@@ -69,7 +69,10 @@ def differential_domains(
         One row per (target, mark, domain): ``target``, ``mark``, ``domain``, ``n_bins``,
         ``n_cells``, ``rate_target``, ``rate_control`` (fragments per depth fragment),
         ``log2_fold``, ``se``, ``dispersion``, ``pvalue``, ``padj`` (BH within target and mark).
-        ``adata`` is not modified.
+        ``log2_fold``, ``se``, ``pvalue`` and ``padj`` are NaN where the target's or the control
+        cells have no fragment in the domain (the rate ratio is 0 or infinite and the Wald test
+        has no finite estimate; ``rate_target``/``rate_control`` still show which side is empty):
+        common for single bins, rare for broad domains. ``adata`` is not modified.
 
     Raises
     ------
