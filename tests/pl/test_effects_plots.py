@@ -67,3 +67,15 @@ def test_group_bars_and_intervals():
     with pytest.raises(KeyError, match="auc_se"):
         pk.pl.group_bars(t, "auc", group_key="cell_type", error="auc_se")
     plt.close("all")
+
+
+def test_lfc_heatmap_places_values_and_greys_untested():
+    de = pd.DataFrame({"gene": ["a", "b", "a"], "cell_type": ["x", "x", "y"], "log2fc": [2.0, -1.0, 3.0]})
+    ax = pk.pl.lfc_heatmap(de, genes=["b", "a"], limit=4)
+    data = ax.images[0].get_array()
+    assert data[0, 0] == -1.0 and data[1, 1] == 3.0 and bool(data.mask[0, 1])  # b untested in y
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]
+    assert ax.images[0].get_clim() == (-4, 4)
+    with pytest.raises(ValueError, match="'c'"):
+        pk.pl.lfc_heatmap(de, genes=["c"])
+    plt.close("all")

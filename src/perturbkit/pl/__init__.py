@@ -21,6 +21,7 @@ from ._effects import benchmark as benchmark
 from ._effects import edistance as edistance
 from ._effects import group_bars as group_bars
 from ._effects import intervals as intervals
+from ._effects import lfc_heatmap as lfc_heatmap
 from ._effects import volcano as volcano
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 
 from ._docs import fill_doc
 
-__all__ = ["benchmark", "edistance", "group_bars", "intervals", "volcano"]
+__all__ = ["benchmark", "edistance", "group_bars", "intervals", "lfc_heatmap", "volcano"]
 
 
 def _need(table: pd.DataFrame, columns: Sequence[str], source: str) -> None:
@@ -282,4 +282,58 @@ def intervals(
     ax.set_yticks(y, order[group_key].astype(str))
     ax.set(xlabel=xlabel or estimate, ylabel=group_key.replace("_", " "),
            title=title or f"{estimate} with its interval, per {group_key}")
+    return ax
+
+
+@fill_doc
+def lfc_heatmap(
+    de: pd.DataFrame,
+    *,
+    genes: Sequence[str],
+    group_key: str = "cell_type",
+    limit: float = 8.0,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Log2 fold changes of chosen genes (rows) in every group (columns), on a symmetric
+    red-blue scale; grey where a gene was not tested in a group.
+
+    Parameters
+    ----------
+    de
+        Tidy DE table with ``gene``, ``log2fc`` and ``group_key`` (e.g.
+        :func:`perturbkit.tl.pseudobulk_de` with ``split_by``).
+    genes
+        Genes to show, in this order.
+    group_key
+        Column of the groups (the ``split_by`` of the call).
+    limit
+        Colour scale from ``-limit`` to ``+limit``.
+    {title}
+    {ax}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> de = pd.DataFrame({"gene": ["a", "b", "a"], "cell_type": ["x", "x", "y"], "log2fc": [2.0, -1.0, 3.0]})
+    >>> ax = pk.pl.lfc_heatmap(de, genes=["a", "b"])
+    """
+    import matplotlib.pyplot as plt
+
+    _need(de, ["gene", "log2fc", group_key], "pk.tl.pseudobulk_de with split_by")
+    genes = list(genes)
+    absent = [g for g in genes if g not in set(de["gene"])]
+    if absent:
+        raise ValueError(f"genes {absent[:5]} are not in the table")
+    lfc = de.pivot_table(index="gene", columns=group_key, values="log2fc").reindex(genes)
+    ax = _axes(ax, (1.5 + 0.9 * lfc.shape[1], 1 + 0.25 * len(genes)))
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("#d9d9d9")  # grey: gene not tested in that group
+    im = ax.imshow(np.ma.masked_invalid(lfc.to_numpy(float)), cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(lfc.shape[1]), lfc.columns, rotation=40, ha="right")
+    ax.set_yticks(range(lfc.shape[0]), lfc.index)
+    ax.set(xlabel=group_key.replace("_", " "), ylabel="gene", title=title or "log2 fold change")
+    ax.figure.colorbar(im, ax=ax, label="log2 fold change")
     return ax
