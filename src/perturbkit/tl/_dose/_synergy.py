@@ -7,13 +7,14 @@ negative = less (antagonism).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ._synergy_blocks import _dose_keys, _mean_surface, check_blocks
-from ._synergy_curves import reference_surface
+from ._synergy_curves import reference_surface, single_drug_curves
 
 __all__ = ["METHODS", "synergy", "synergy_scores"]
 
@@ -85,7 +86,10 @@ def synergy(
         (and ``conc_3`` when the block has a third drug), ``n_drugs`` (drugs present, int),
         ``response`` (mean observed % inhibition), ``fitted`` (the response the score uses:
         observed, or ZIP's smoothed surface), ``reference`` (expected), ``synergy``
-        (fitted - expected; 0 on the single-drug row and column), ``method``.
+        (fitted - expected; 0 on the single-drug row and column), ``method``; for
+        ``"loewe"``/``"zip"`` also ``curves``, how the row and column drug's curves were had
+        (e.g. ``"LL.4; flat (LL.4 failed)"``: a single drug without a converged log-logistic
+        fit is treated as inactive at its mean response, with a warning naming the block).
 
     Raises
     ------
@@ -103,7 +107,7 @@ def synergy(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     checked = check_blocks(data, response_scale=response_scale, block_key=block_key)
-    frames = []
+    frames, flat_blocks = [], []
     for block, sub in checked.groupby(block_key, sort=False):
         keys = _dose_keys(sub)
         surface = _mean_surface(sub, keys)
@@ -114,6 +118,11 @@ def synergy(
             if len(keys) != 2:
                 raise ValueError(f"block {block!r}: {method} is implemented for two-drug blocks only")
             fits = None if curve_fits is None else curve_fits.get(block)
+            if fits is None:
+                fits = single_drug_curves(surface)
+                flat = [side for side, f in zip(("row", "column"), fits, strict=True) if f.source.startswith("flat")]
+                if flat:
+                    flat_blocks.append(f"{block} ({' and '.join(flat)})")
             ref, fitted = reference_surface(surface, method, fits=fits)
         frame = surface.index.to_frame(index=False)
         frame.insert(0, "block_id", block)
@@ -124,7 +133,14 @@ def synergy(
         frame["reference"] = np.where(n_drugs >= 2, ref, observed)
         frame["synergy"] = frame["fitted"] - frame["reference"]
         frame["method"] = method
+        if method in ("loewe", "zip"):
+            frame["curves"] = f"{fits[0].source or 'given'}; {fits[1].source or 'given'}"
         frames.append(frame)
+    if flat_blocks:
+        # an inactive or noisy single drug has no log-logistic fit; its flat stand-in is a modelling
+        # choice the reader should know about, not a fitted curve
+        warnings.warn(f"{method}: no LL.4 fit for the single drug(s) of {len(flat_blocks)} block(s), treated as "
+                      f"inactive (flat at the mean response): {flat_blocks[:10]}", UserWarning, stacklevel=2)
     out = pd.concat(frames, ignore_index=True)
     if block_key != "block_id":
         out = out.rename(columns={"block_id": block_key})
