@@ -32,3 +32,15 @@ def test_clr_bad_input() -> None:
     adt.X[0, 0] = -1
     with pytest.raises(ValueError, match="adata.X"):
         pk.pp.clr(adt)
+
+
+def test_clr_hand_computed() -> None:
+    """Seurat's CLR on two tags by hand: cell [1, 3] has g = exp((ln 2 + ln 4) / 2) = sqrt(8)."""
+    import anndata as ad
+
+    a = ad.AnnData(np.array([[1.0, 3.0], [0.0, 7.0]]))
+    pk.pp.clr(a)
+    g0, g1 = np.sqrt(8.0), np.exp(np.log(8.0) / 2)  # second cell: (ln 1 + ln 8) / 2, the zero counts as log1p(0)
+    expected = np.array([[np.log1p(1 / g0), np.log1p(3 / g0)], [0.0, np.log1p(7 / g1)]])
+    np.testing.assert_allclose(a.layers["clr"], expected, rtol=1e-12)
+    np.testing.assert_allclose(expected, [[0.3027, 0.7230], [0.0, 1.2456]], atol=1e-4)  # the numbers themselves
