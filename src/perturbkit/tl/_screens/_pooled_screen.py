@@ -37,6 +37,13 @@ ESSENTIAL_FAMILIES: dict[str, str] = {
 def core_essential_genes(genes: Iterable[str]) -> pd.Series:
     """Which of ``genes`` belong to a core-essential family (:data:`ESSENTIAL_FAMILIES`).
 
+    Parameters
+    ----------
+    genes
+        Gene symbols (HGNC); duplicates are reported once. A symbol is matched against each
+        family's regular expression in turn, so paralogues outside the family (``RPL3L``) are
+        not counted.
+
     Returns
     -------
     pandas.Series
