@@ -90,3 +90,19 @@ def test_bad_input():
         pk.tl.perturbnet_benchmark(lib, feats, n_folds=1)
     with pytest.raises(ValueError, match="unknown methods"):
         pk.tl.perturbnet_benchmark(lib, feats, methods=["scgen"])
+
+
+def test_target_features_on_the_mirrored_screen_and_ontology():
+    # the count: the DrugCell ontology annotates 13 of the Papalexi screen's 26 targets
+    screen = pk.data.load("papalexi2021_eccite_sceptredata", assign=False)
+    targets = sorted(set(screen.uns["guides"]["target"]) - {"non-targeting"})
+    f = pk.tl.target_features(targets, ontology=pk.data.load("ontology_drugcell"))
+    assert len(targets) == 26 and int(f["annotated"].sum()) == 13
+    assert f.loc["IFNGR2", "annotated"] == 0 and f.loc["JAK2", "annotated"] == 1
+    go = f.filter(like="go:")
+
+    def jaccard(a, b):
+        return float((go.loc[a] * go.loc[b]).sum() / ((go.loc[a] + go.loc[b]) > 0).sum())
+
+    # the interferon-gamma receptor and its kinase share more terms than the receptor and MYC
+    assert jaccard("IFNGR1", "JAK2") > 2 * jaccard("IFNGR1", "MYC")
