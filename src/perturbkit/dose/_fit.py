@@ -113,11 +113,24 @@ def start_values(model: Model, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]
     return [np.array([s[p] for p in model.free]) for s in starts]
 
 
+def _gap(model: Model) -> tuple[int, int] | None:
+    """Indices of ``c`` and ``d`` when the optimiser works on ``log(d - c)`` instead of ``d``:
+    for the :attr:`~Model.ordered` families, so every iterate keeps ``c <= d`` (drc's order,
+    which keeps W1.4 and W2.4 distinct) instead of ending on the far side and being refused."""
+    if model.ordered and {"c", "d"} <= set(model.free):
+        return model.free.index("c"), model.free.index("d")
+    return None
+
+
 def _to_psi(model: Model, theta: np.ndarray) -> np.ndarray:
+    """Optimiser scale: log e, log f, and log(d - c) for the ordered families."""
     psi = np.array(theta, float)
     for j, p in enumerate(model.free):
         if p in ("e", "f"):
             psi[j] = np.log(psi[j])
+    gap = _gap(model)
+    if gap is not None:
+        psi[gap[1]] = np.log(theta[gap[1]] - theta[gap[0]])
     return psi
 
 
@@ -126,7 +139,22 @@ def _to_theta(model: Model, psi: np.ndarray) -> np.ndarray:
     for j, p in enumerate(model.free):
         if p in ("e", "f"):
             theta[j] = np.exp(theta[j])
+    gap = _gap(model)
+    if gap is not None:
+        theta[gap[1]] = theta[gap[0]] + np.exp(psi[gap[1]])
     return theta
+
+
+def _jac_psi(model: Model, x: np.ndarray, psi: np.ndarray) -> np.ndarray:
+    """d response / d psi (the chain rule through :func:`_to_theta`)."""
+    theta = _to_theta(model, psi)
+    jac = model.jacobian(x, theta, log_e=True)
+    gap = _gap(model)
+    if gap is not None:
+        ic, id_ = gap
+        jac[..., ic] = jac[..., ic] + jac[..., id_]
+        jac[..., id_] = jac[..., id_] * (theta[id_] - theta[ic])
+    return jac
 
 
 @dataclass
@@ -340,13 +368,16 @@ def _fit_continuous(model: Model, x, y, w, starts, max_nfev, observed):
         return sw * (model(x, _to_theta(model, psi)) - y)
 
     def jac(psi):
-        return sw[:, None] * model.jacobian(x, _to_theta(model, psi), log_e=True)
+        return sw[:, None] * _jac_psi(model, x, psi)
 
     best, best_valid = None, None
     for s in starts:
+        psi0 = _to_psi(model, s)
+        if not np.all(np.isfinite(psi0)):
+            continue  # a given start with d <= c for a family that keeps c <= d
         with np.errstate(all="ignore"):
             try:
-                r = optimize.least_squares(resid, _to_psi(model, s), jac=jac, method="lm",
+                r = optimize.least_squares(resid, psi0, jac=jac, method="lm",
                                            xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=max_nfev)
             except (ValueError, np.linalg.LinAlgError, _RunAwayError):
                 continue
@@ -364,10 +395,22 @@ def _fit_continuous(model: Model, x, y, w, starts, max_nfev, observed):
 
 
 def _nonsingular(info: np.ndarray) -> bool:
+    """Whether the information matrix can be inverted, judged on the correlation scale.
+
+    ``e`` and ``f`` may differ from ``b``, ``c``, ``d`` by orders of magnitude, so the raw
+    matrix's eigenvalue ratio reflects the units of the parameters, not their
+    identifiability: rescaling to unit diagonal (what the standard errors are relative to)
+    removes the units and leaves the correlations, whose smallest eigenvalue is 0 exactly
+    when some combination of parameters is not informed by the data."""
     if not np.all(np.isfinite(info)):
         return False
-    eig = np.linalg.eigvalsh((info + info.T) / 2)
-    return bool(eig.min() > 1e-10 * max(abs(eig.max()), 1e-300))
+    diag = np.diag(info)
+    if np.any(diag <= 0):
+        return False
+    scale = np.sqrt(diag)
+    corr = info / np.outer(scale, scale)
+    eig = np.linalg.eigvalsh((corr + corr.T) / 2)
+    return bool(eig.min() > 1e-10)
 
 
 def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
@@ -378,15 +421,20 @@ def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
         return -float(np.sum(n * (y * np.log(mu) + (1 - y) * np.log1p(-mu))))
 
     def grad(psi):
-        theta = _to_theta(model, psi)
-        mu = np.clip(model(x, theta), eps, 1 - eps)
-        j = model.jacobian(x, theta, log_e=True)
-        return -((n * (y - mu) / (mu * (1 - mu))) @ j)
+        # the gradient of the clipped likelihood (drc's zeroTol): an observation whose
+        # probability is clipped no longer moves with the parameters
+        raw = model(x, _to_theta(model, psi))
+        mu = np.clip(raw, eps, 1 - eps)
+        inside = (raw > eps) & (raw < 1 - eps)
+        return -((inside * n * (y - mu) / (mu * (1 - mu))) @ _jac_psi(model, x, psi))
 
     best, best_valid = None, None
     for s in starts:
+        psi0 = _to_psi(model, s)
+        if not np.all(np.isfinite(psi0)):
+            continue
         with np.errstate(all="ignore"):
-            r = optimize.minimize(nll, _to_psi(model, s), jac=grad, method="BFGS",
+            r = optimize.minimize(nll, psi0, jac=grad, method="BFGS",
                                   options={"gtol": 1e-9, "maxiter": max_nfev})
         if not np.all(np.isfinite(r.x)):
             continue
