@@ -440,6 +440,17 @@ def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
             continue
         # BFGS often stops at "precision loss" right at the optimum: accept a tiny gradient
         r.status = 1 if (r.success or np.max(np.abs(grad(r.x))) < 1e-5) else 0
+        if r.status == 0:
+            # drc's clipping makes the likelihood kinked where a limit reaches 0 or 1 (e.g.
+            # c -> 0 for untreated rows with no response): gradient methods stall at the kink.
+            # A derivative-free polish from there either moves on or confirms a (non-smooth)
+            # optimum, as drc's optim does with its relative-change stopping rule.
+            with np.errstate(all="ignore"):
+                nm = optimize.minimize(nll, r.x, method="Nelder-Mead",
+                                       options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40 * max_nfev,
+                                                "maxfev": 40 * max_nfev, "adaptive": True})
+            if nm.success and np.all(np.isfinite(nm.x)) and nm.fun <= r.fun + 1e-12 * max(1.0, abs(r.fun)):
+                r.x, r.fun, r.status, r.message = nm.x, nm.fun, 1, f"Nelder-Mead polish: {nm.message}"
         theta = _to_theta(model, r.x)
         r.info = _binomial_information(model, x, y, n, theta)
         r.valid = (r.status > 0 and _plausible(model, x, theta) and bool(model.limits_ordered(theta))
@@ -495,9 +506,11 @@ def _binomial_information(model: Model, x, y, n, theta) -> np.ndarray:
     """Observed information (numerical Hessian of the negative log-likelihood), as drc's optim."""
     eps = 1e-12
 
-    def g(t):
-        mu = np.clip(model(x, t), eps, 1 - eps)
-        return -((n * (y - mu) / (mu * (1 - mu))) @ model.jacobian(x, t))
+    def g(t):  # gradient of the clipped likelihood, as in _fit_binomial
+        raw = model(x, t)
+        mu = np.clip(raw, eps, 1 - eps)
+        inside = (raw > eps) & (raw < 1 - eps)
+        return -((inside * n * (y - mu) / (mu * (1 - mu))) @ model.jacobian(x, t))
 
     k = theta.size
     hess = np.empty((k, k))
