@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -31,7 +32,11 @@ def protein_knockout(
     difference of means, a two-sided Mann-Whitney p-value (BH-adjusted over targets), and a
     knockout share read from the protein directly: the share of the target's cells below the
     controls' ``quantile`` (protein-negative), corrected for the controls that fall there by
-    construction, ``(f_t - quantile) / (1 - quantile)``, clipped to [0, 1]. Unlike Mixscape's
+    construction, ``(f_t - quantile) / (1 - quantile)``, clipped to [0, 1]. Cells tied at the
+    threshold (a protein with many zero counts: CLR 0) count as negative in the share that
+    makes exactly ``quantile`` of the controls negative; when more than ``quantile`` of the
+    controls sit at the threshold a warning names the target, since knocked-out cells are
+    then indistinguishable from those controls and the share is a lower bound. Unlike Mixscape's
     RNA score it needs no DE genes: a knockout shows in its own protein even when the
     transcriptome barely moves.
 
@@ -90,7 +95,7 @@ def protein_knockout(
         raise KeyError(f"proteins not in adata.var_names: {missing}")
     labels = adata.obs[groupby].astype(str).to_numpy()
     ctrl = labels == str(control)
-    rows = []
+    rows, tied = [], []
     for target, protein in protein_of.items():
         cells = labels == str(target)
         if not cells.any():
@@ -99,12 +104,21 @@ def protein_knockout(
         values = check_finite(np.asarray(adata.layers[layer][:, col]).ravel(), name=f"adata.layers[{layer!r}][:, {protein!r}]")
         v_t, v_c = values[cells], values[ctrl]
         threshold = np.quantile(v_c, quantile)
-        neg = float((v_t < threshold).mean())
+        below_c, at_c = float((v_c < threshold).mean()), float((v_c == threshold).mean())
+        # ties at the threshold: count the share of them that makes the controls exactly `quantile` negative
+        tie_share = float(np.clip((quantile - below_c) / at_c, 0, 1)) if at_c > 0 else 0.0
+        neg = float((v_t < threshold).mean() + tie_share * (v_t == threshold).mean())
+        if at_c > quantile:
+            tied.append(f"{target} ({protein}: {at_c:.0%} of controls at {threshold:.3g})")
         rows.append({"target": target, "protein": protein, "n_cells": int(cells.sum()),
                      "mean_target": float(v_t.mean()), "mean_control": float(v_c.mean()),
                      "difference": float(v_t.mean() - v_c.mean()), "protein_negative": neg,
                      "ko_fraction_protein": float(np.clip((neg - quantile) / (1 - quantile), 0, 1)),
                      "pvalue": float(stats.mannwhitneyu(v_t, v_c, alternative="two-sided").pvalue)})
+    if tied:
+        warnings.warn("protein_knockout: the control threshold is a tie for " + "; ".join(tied)
+                      + "; knocked-out cells there look like controls, so ko_fraction_protein is a lower bound",
+                      UserWarning, stacklevel=2)
     out = pd.DataFrame(rows).set_index("target")
     out["padj"] = bh_adjust(out["pvalue"].to_numpy())
     return out
