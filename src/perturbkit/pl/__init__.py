@@ -10,6 +10,8 @@ from ._celcomen import intercellular_coefficients as intercellular_coefficients
 from ._celcomen import knockout_propagation as knockout_propagation
 from ._clones import clone_composition as clone_composition
 from ._clones import clone_outlines as clone_outlines
+from ._composition import composition_changes as composition_changes
+from ._composition import composition_shares as composition_shares
 from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._dose_response import potency_ranking as potency_ranking
