@@ -28,7 +28,7 @@ TORCH_INDEX ?=
 PYTEST := $(PY) -m pytest -p no:cacheprovider --disable-socket --allow-unix-socket \
 	--allow-hosts=127.0.0.1,::1,localhost
 
-.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium sweep reruns course
+.PHONY: book test notebooks pages html chapter unit booktest lint benchmarks clean chromium sweep reruns course crosscheck-env
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -120,6 +120,15 @@ sweep: | $(STAMP)
 RERUNS ?=
 reruns: | $(STAMP)
 	tools/offline $(PY) tools/reruns.py $(RERUNS)
+
+# The side environment for cross-checks against pertpy (JAX; needs scikit-learn < 1.8, so not
+# the book's environment): benchmarks/mixscape.py and benchmarks/augur.py find it here.
+crosscheck-env: .venv-crosscheck/.installed
+.venv-crosscheck/.installed: pyproject.toml
+	@test -x .venv-crosscheck/bin/python || $(PYTHON) -m venv .venv-crosscheck
+	.venv-crosscheck/bin/python -m pip install -q torch==2.13.0 $(TORCH_INDEX)
+	.venv-crosscheck/bin/python -m pip install -q -e '.[crosscheck]'
+	@touch $@
 
 benchmarks: | $(STAMP)
 	$(PY) benchmarks/run_all.py

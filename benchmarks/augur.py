@@ -9,11 +9,11 @@ error of a side's mean AUC is the SD across its subsamples over sqrt(subsamples)
 difference is reported in units of the SE of the difference. The principles chapter quotes
 ``benchmarks/results/augur.json`` through ``pk.book.benchmark("augur")``.
 
-pertpy 1.0.3 needs scikit-learn < 1.8, so it runs in a side environment:
+pertpy 1.0.3 needs scikit-learn < 1.8, so it runs in a side environment (``make crosscheck-env``
+builds ``.venv-crosscheck`` with the ``crosscheck`` extra's pins):
 
-    python3.11 -m venv /work/shared/venv-crosscheck
-    /work/shared/venv-crosscheck/bin/pip install 'pertpy==1.0.3' 'scikit-learn<1.8' 'statsmodels<0.15' torch
-    PYTHONPATH=src /work/shared/venv-crosscheck/bin/python benchmarks/augur.py
+    make crosscheck-env
+    PYTHONPATH=src .venv-crosscheck/bin/python benchmarks/augur.py
 
 Usage: python benchmarks/augur.py [--subsamples N] [--out PATH]
 """

@@ -55,9 +55,10 @@ def _export(adata, folder: Path) -> None:
 
 
 def _pertpy_python(arg: str | None) -> str | None:
-    """The side environment's interpreter with pertpy (``--pertpy-python``, ``PERTPY_PYTHON``, or the
-    shared ``venv-crosscheck``), or None."""
-    for cand in (arg, os.environ.get("PERTPY_PYTHON"), "/work/shared/venv-crosscheck/bin/python"):
+    """The side environment's interpreter with pertpy (``--pertpy-python``, ``PERTPY_PYTHON``, or
+    ``.venv-crosscheck`` that ``make crosscheck-env`` builds), or None."""
+    side = Path(__file__).resolve().parents[1] / ".venv-crosscheck" / "bin" / "python"
+    for cand in (arg, os.environ.get("PERTPY_PYTHON"), str(side)):
         if cand and Path(cand).exists():
             ok = subprocess.run([cand, "-c", "import pertpy"], capture_output=True).returncode == 0
             if ok:
@@ -119,7 +120,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="with --keep: read pertpy_classes.csv already in that folder instead of rerunning pertpy")
     parser.add_argument("--pertpy-python", default=None,
-                        help="python of the crosscheck side env (default: $PERTPY_PYTHON or /work/shared/venv-crosscheck)")
+                        help="python of the crosscheck side env (default: $PERTPY_PYTHON or .venv-crosscheck from make crosscheck-env)")
     args = parser.parse_args()
     adata = _screen()
     t0 = time.perf_counter()
