@@ -106,16 +106,15 @@ def test_single_drug_curves_and_sensitivity_schema():
 
 
 def test_inactive_single_drug_is_flat_and_said_so():
-    """Planted: the column drug does nothing (noise around 0); its LL.4 fit fails, it is treated as
-    flat, and both the warning and the ``curves`` column say so. Loewe's reference is then the row
-    drug alone, so an additive surface (row drug only) scores ~0."""
-    noise = np.random.default_rng(0).normal(0, 1.0, (len(ROWS), len(COLS)))
-    data = _table(lambda r, c: _ll(r, **F1) + noise)
+    """Planted: the column drug does nothing (0 % at every dose); no LL.4 fit converges, it is treated
+    as flat, and both the warning and the ``curves`` column say so. Loewe's reference is then the
+    row drug alone, so the surface (row drug only) scores ~0."""
+    data = _table(lambda r, c: _ll(r, **F1) + 0 * c)
     with pytest.warns(UserWarning, match=r"loewe: no LL.4 fit .*\['x \(column\)'\]"):
         tab = pk.tl.synergy(data, method="loewe")
     assert (tab["curves"] == "LL.4; flat (LL.4 failed)").all()
     combo = tab[tab.n_drugs == 2]
-    assert combo["synergy"].abs().mean() < 3.0, combo["synergy"].describe()
+    assert combo["synergy"].abs().max() < 0.5, combo["synergy"].describe()
     # with given curves nothing is refitted: no warning, curves recorded as given
     given = {"x": (Curve("LL.4", F1, "truth"), Curve("LL.4", F2, "truth"))}
     assert (pk.tl.synergy(data, method="zip", curve_fits=given)["curves"] == "truth; truth").all()
