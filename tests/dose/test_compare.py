@@ -33,7 +33,7 @@ def test_potency_table_recovers_planted_ec50s():
     truth = d.groupby("perturbation")["true_e"].first()
     # planted EC50s recovered within 15 %
     np.testing.assert_allclose(table.loc[truth.index, "ed"], truth, rtol=0.15)
-    assert {"ed_lower", "ed_upper", "abs_dose", "abs_reached", "lack_of_fit_p"} <= set(table.columns)
+    assert {"ed_lower", "ed_upper", "abs_dose", "abs_reached", "lack_of_fit_pvalue"} <= set(table.columns)
     assert (table["ed_lower"] < truth).all() and (truth < table["ed_upper"]).all()
 
 

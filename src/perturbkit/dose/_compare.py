@@ -51,7 +51,7 @@ def compare_models(
     -------
     DataFrame
         One row per model, best (lowest AIC) first: ``converged``, ``n_params``,
-        ``loglik``, ``aic``, ``delta_aic`` (to the best converged model), ``lack_of_fit_p``
+        ``loglik``, ``aic``, ``delta_aic`` (to the best converged model), ``lack_of_fit_pvalue``
         (drc's ``modelFit``; small means the model misses the dose-level means), ``ed50``
         with ``ed50_lower``/``ed50_upper`` and ``message``. Models that did not converge stay
         in the table with NaN numbers, at the bottom.
@@ -77,7 +77,7 @@ def compare_models(
                 "n_params": len(fit.model.free),
                 "loglik": fit.loglik,
                 "aic": fit.aic,
-                "lack_of_fit_p": float(fit.lack_of_fit()["p_value"]) if fit.converged else np.nan,
+                "lack_of_fit_pvalue": float(fit.lack_of_fit()["pvalue"]) if fit.converged else np.nan,
                 "ed50": float(ed["estimate"].iloc[0]),
                 "ed50_lower": float(ed["lower"].iloc[0]),
                 "ed50_upper": float(ed["upper"].iloc[0]),
@@ -89,7 +89,7 @@ def compare_models(
     table = pd.DataFrame(rows).set_index("model")
     table["delta_aic"] = table["aic"] - table["aic"].min()
     table = table.sort_values(["converged", "aic"], ascending=[False, True])
-    return table[["converged", "n_params", "loglik", "aic", "delta_aic", "lack_of_fit_p",
+    return table[["converged", "n_params", "loglik", "aic", "delta_aic", "lack_of_fit_pvalue",
                   "ed50", "ed50_lower", "ed50_upper", "message"]]
 
 
@@ -170,7 +170,7 @@ def potency_table(
     -------
     DataFrame
         ``model``, ``converged``, the parameters (``b``, ``c``, ``d``, ``e``, ``f`` where
-        free), ``aic``, ``lack_of_fit_p``, ``ed``, ``ed_lower``, ``ed_upper``,
+        free), ``aic``, ``lack_of_fit_pvalue``, ``ed``, ``ed_lower``, ``ed_upper``,
         ``ed_in_range`` and, with ``absolute``, ``abs_dose``, ``abs_lower``, ``abs_upper``,
         ``abs_reached``, ``abs_in_range``.
 
@@ -194,7 +194,7 @@ def potency_table(
         row.update(
             {
                 "aic": fit.aic,
-                "lack_of_fit_p": float(fit.lack_of_fit()["p_value"]) if fit.converged else np.nan,
+                "lack_of_fit_pvalue": float(fit.lack_of_fit()["pvalue"]) if fit.converged else np.nan,
                 "ed": ed["estimate"],
                 "ed_lower": ed["lower"],
                 "ed_upper": ed["upper"],

@@ -216,7 +216,7 @@ class DoseResponseFit:
         else:
             pval = 2 * stats.t.sf(np.abs(stat), self.df_resid)
         return pd.DataFrame(
-            {"estimate": self.params, "std_error": self.se, "statistic": stat, "p_value": pval}
+            {"estimate": self.params, "std_error": self.se, "statistic": stat, "pvalue": pval}
         ).rename_axis("parameter")
 
     def _quantile(self, level: float) -> float:
@@ -317,18 +317,18 @@ class DoseResponseFit:
             chi2 = float(np.sum(self.weights * (self.response - mu) ** 2 / (mu * (1 - mu))))
             df = self.dose.size - k
             return pd.Series({"test": "Pearson chi2", "statistic": chi2, "df": df,
-                              "p_value": float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan})
+                              "pvalue": float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan})
         w = self.weights
         means = np.bincount(inv, w * self.response) / np.bincount(inv, w)
         rss_anova = float(np.sum(w * (self.response - means[inv]) ** 2))
         df_anova = self.dose.size - levels.size
         df_num = levels.size - k
         if df_anova <= 0 or df_num <= 0:
-            return pd.Series({"test": "ANOVA F", "statistic": np.nan, "df": df_num, "p_value": np.nan})
+            return pd.Series({"test": "ANOVA F", "statistic": np.nan, "df": df_num, "pvalue": np.nan})
         fstat = ((self.rss - rss_anova) / df_num) / (rss_anova / df_anova)
         return pd.Series({"test": "ANOVA F", "statistic": float(fstat), "df": df_num,
                           "df_denom": df_anova, "rss_anova": rss_anova,
-                          "p_value": float(stats.f.sf(fstat, df_num, df_anova))})
+                          "pvalue": float(stats.f.sf(fstat, df_num, df_anova))})
 
     def __repr__(self) -> str:
         status = "converged" if self.converged else f"NOT converged ({self.message})"
