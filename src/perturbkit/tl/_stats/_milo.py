@@ -148,7 +148,11 @@ def milo(
     >>> adata = pk.data.simulate_perturbation(n_cells=40, n_genes=50, n_donors=3, seed=0)
     >>> sc.pp.normalize_total(adata); sc.pp.log1p(adata); sc.pp.pca(adata, n_comps=10)
     >>> da = pk.tl.milo(adata, sample_key="sample", covariates=["donor"], n_neighbors=20, seed=0)
-    >>> bool((da["spatial_fdr"] > 0.1).all())  # no composition change planted
+    >>> bool(da["spatial_fdr"].between(0, 1).all())
+    True
+    >>> # the simulator shifts the stimulated cells' expression, so neighbourhoods of control
+    >>> # cells lose stimulated neighbours: a state change reads as an abundance change
+    >>> bool((da["spatial_fdr"] < 0.1).any())
     True
     """
     check_adata(adata)
