@@ -214,3 +214,13 @@ def test_unidentifiable_curve_is_not_converged():
         assert fit.params.isna().all()
     else:  # if it does converge, it must be an honest, finite fit within the dose range
         assert np.isfinite(fit.se).all()
+
+
+def test_lack_of_fit_with_identical_replicates_is_defined() -> None:
+    """Replicates that agree exactly (zero pure error) gave a ZeroDivisionError; a misfit is
+    then infinitely significant (F = inf, p = 0), as the F statistic's limit."""
+    dose = np.repeat([0.0, 0.1, 1.0, 10.0, 100.0], 3)
+    response = np.repeat([1.0, 0.75, 0.5, 0.25, 0.5], 3)  # exact binary fractions; non-monotone: LL.2 misfits
+    fit = pk.dose.fit_curve(dose, response, "LL.2")
+    lof = fit.lack_of_fit()
+    assert lof["statistic"] == np.inf and lof["pvalue"] == 0.0, lof

@@ -325,7 +325,10 @@ class DoseResponseFit:
         df_num = levels.size - k
         if df_anova <= 0 or df_num <= 0:
             return pd.Series({"test": "ANOVA F", "statistic": np.nan, "df": df_num, "pvalue": np.nan})
-        fstat = ((self.rss - rss_anova) / df_num) / (rss_anova / df_anova)
+        if rss_anova <= 0:  # replicates agree exactly at every dose: any misfit is infinitely significant
+            fstat = np.inf if self.rss - rss_anova > 1e-12 * max(self.rss, 1.0) else np.nan
+        else:
+            fstat = ((self.rss - rss_anova) / df_num) / (rss_anova / df_anova)
         return pd.Series({"test": "ANOVA F", "statistic": float(fstat), "df": df_num,
                           "df_denom": df_anova, "rss_anova": rss_anova,
                           "pvalue": float(stats.f.sf(fstat, df_num, df_anova))})
