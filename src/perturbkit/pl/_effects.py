@@ -9,23 +9,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from ._axes import new_axes as _axes
+from ._axes import require_columns as _need
 from ._docs import fill_doc
 
 __all__ = ["benchmark", "edistance", "group_bars", "intervals", "lfc_heatmap", "volcano"]
-
-
-def _need(table: pd.DataFrame, columns: Sequence[str], source: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise KeyError(f"columns {missing} not in the table (columns: {list(table.columns)}); pass the result of {source}")
-
-
-def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 @fill_doc

@@ -10,26 +10,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._axes import new_axes as _axes
+from ._axes import require_columns as _require
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["co_occurrence", "morans_i", "ripley"]
-
-
-def _require(table: pd.DataFrame, columns: Sequence[str], producer: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise KeyError(f"table lacks columns {missing}: pass the table {producer} returns")
-
-
-def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 @fill_doc
