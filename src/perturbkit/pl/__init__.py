@@ -28,6 +28,7 @@ from ._effects import volcano as volcano
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter
 from ._grn import grn_precision_recall as grn_precision_recall
+from ._guides import assignment_accuracy as assignment_accuracy
 from ._guides import guide_mixture as guide_mixture
 from ._milo import milo as milo
 from ._misty import misty_gain as misty_gain

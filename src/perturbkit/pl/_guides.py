@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
 from .._keys import GUIDE, GUIDE_NAMES, require_uns
 
-__all__ = ["guide_mixture"]
+__all__ = ["assignment_accuracy", "guide_mixture"]
 
 
 def guide_mixture(adata: AnnData, guide: str, *, key: str = GUIDE, ax: Axes | None = None) -> Axes:
@@ -66,4 +67,56 @@ def guide_mixture(adata: AnnData, guide: str, *, key: str = GUIDE, ax: Axes | No
     ax.set(xscale="log", yscale="log", xlabel="guide UMIs per cell + 1 (log scale)", ylabel="cells (log scale)",
            title=f"{guide}: {int(fit['n_positive'])} cells carry the guide")
     ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def assignment_accuracy(
+    accuracy: pd.DataFrame,
+    *,
+    title: str | None = "Guide assignment: share of cells called correctly",
+    ax: Axes | None = None,
+) -> Axes:
+    """Bars of each assignment rule's accuracy by what the cells received.
+
+    Parameters
+    ----------
+    accuracy
+        Rows: groups of cells (e.g. "received none", "received one target", "received
+        several"; a row "all cells" is left out); columns: assignment rules; values: share of
+        cells whose call matches what they received, in [0, 1].
+    title
+        Axes title.
+    ax
+        Axes to draw on (a new figure when None).
+
+    Returns
+    -------
+    Axes
+        The bar chart.
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> acc = pd.DataFrame({"max": [0.0, 0.9], "mixture": [0.99, 0.88]},
+    ...                    index=["received none", "received one target"])
+    >>> ax = pk.pl.assignment_accuracy(acc)
+    >>> len(ax.patches)
+    4
+    """
+    import matplotlib.pyplot as plt
+
+    values = accuracy.drop(index="all cells", errors="ignore")
+    if values.empty:
+        raise ValueError("accuracy has no group of cells to draw (only 'all cells' or nothing)")
+    bad = values.stack()
+    bad = bad[(bad < 0) | (bad > 1)]
+    if not bad.empty:
+        raise ValueError(f"accuracy values must be shares in [0, 1]; got {bad.to_dict()}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.5))
+    colors = ["0.6", "C3", "C0", "C2"][: values.shape[1]] if values.shape[1] <= 4 else None
+    values.plot.bar(rot=0, ax=ax, color=colors)
+    ax.set(xlabel="what the cell received", ylabel="share of cells assigned correctly", title=title,
+           ylim=(0, 1.05))
+    ax.legend(title="rule", frameon=False)
     return ax
