@@ -10,8 +10,12 @@ from ._celcomen import intercellular_coefficients as intercellular_coefficients
 from ._celcomen import knockout_propagation as knockout_propagation
 from ._clones import clone_composition as clone_composition
 from ._clones import clone_outlines as clone_outlines
+from ._compare import compare_values as compare_values
 from ._composition import composition_changes as composition_changes
 from ._composition import composition_shares as composition_shares
+from ._distributions import boxplot as boxplot
+from ._distributions import histogram as histogram
+from ._distributions import strip as strip
 from ._dose_response import dose_curves as dose_curves
 from ._dose_response import feature_curves as feature_curves
 from ._dose_response import potency_ranking as potency_ranking
@@ -24,7 +28,11 @@ from ._effects import edistance as edistance
 from ._effects import group_bars as group_bars
 from ._effects import intervals as intervals
 from ._effects import lfc_heatmap as lfc_heatmap
+from ._effects import score_by_size as score_by_size
 from ._effects import volcano as volcano
+from ._embedding import embedding as embedding
+from ._embedding import knn_accuracy as knn_accuracy
+from ._flows import flow_matrix as flow_matrix
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter
 from ._grn import grn_precision_recall as grn_precision_recall
@@ -50,6 +58,7 @@ from ._spatial import spatial_scatter as spatial_scatter
 from ._spatial_stats import co_occurrence as co_occurrence
 from ._spatial_stats import morans_i as morans_i
 from ._spatial_stats import ripley as ripley
+from ._subpopulation_drug_response import subpopulation_response as subpopulation_response
 from ._synergy import synergy_heatmap as synergy_heatmap
 from ._synergy import synergy_scores as synergy_scores
 from ._synergy import synergy_wells as synergy_wells

@@ -19,6 +19,7 @@ def qq(
     columns: Sequence[str] = ("pvalue_ttest", "pvalue_permutation"),
     *,
     labels: Sequence[str] | None = None,
+    title: str = "Null p-values: non-targeting vs non-targeting",
     ax: Axes | None = None,
 ) -> Axes:
     """QQ plot of null p-values against the uniform distribution, on -log10 scales.
@@ -36,6 +37,7 @@ def qq(
         The p-value columns to draw.
     labels
         Legend labels (default the column names).
+    {title}
     {ax}
 
     Returns
@@ -67,6 +69,6 @@ def qq(
         top = max(top, expected.max())
     ax.plot([0, top], [0, top], "k--", lw=1, label="calibrated (uniform)")
     ax.set(xlabel="expected -log10 p (uniform null)", ylabel="observed -log10 p (capped at 50)",
-           title="Null p-values: non-targeting vs non-targeting")
+           title=title)
     ax.legend(frameon=False, fontsize=8)
     return ax

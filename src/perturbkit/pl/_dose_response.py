@@ -28,6 +28,7 @@ def dose_curves(
     band: bool = True,
     mark_ed: float | None = 50,
     level: float = 0.95,
+    reference: float | None = None,
 ) -> Any:
     """Plot one or several fitted curves with their data on a log dose axis.
 
@@ -49,6 +50,8 @@ def dose_curves(
         Mark ED(p) with its interval on each curve (``None`` for no mark).
     level
         Confidence level of band and interval.
+    reference
+        Response level drawn as a dashed grey line (e.g. 0.5 for an absolute IC50), or ``None``.
 
     {returns_axes}
 
@@ -96,6 +99,8 @@ def dose_curves(
     ax.set_xticklabels(["0"] + [f"{t:g}" for t in ticks])
     ax.axvline(np.sqrt(zero_at * lo), color="grey", lw=0.6, ls=":")
     ax.set_xlim(zero_at / 2, grid.max())
+    if reference is not None:
+        ax.axhline(reference, color="grey", lw=0.8, ls="--")
     ax.set_xlabel(f"dose ({dose_unit}, log scale; control at 0)")
     ax.set_ylabel(response_label)
     if title:

@@ -1,4 +1,5 @@
-"""The FlowSig graph drawn in its three layers: inflow -> module -> outflow."""
+"""Signal flows: the FlowSig graph drawn in its three layers (inflow -> module -> outflow),
+and COMMOT's sender x receiver flow of one pair."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pandas as pd
 from anndata import AnnData
 
 from .._keys import FLOWSIG, require_uns
+from ._axes import new_axes, require_columns
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["flowsig"]
+__all__ = ["flow_matrix", "flowsig"]
 
 _STATUS_COLOUR = {"gained": "#d62728", "lost": "#1f77b4", "kept": "#7f7f7f", None: "#2ca02c"}
 _LAYER = {"inflow": 0, "module": 1, "outflow": 2}
@@ -128,4 +130,58 @@ def flowsig(
         ax.spines[side].set_visible(False)
     default = f"FlowSig: {control} → {condition}" if control is not None else f"FlowSig: {condition}"
     ax.set_title(title if title is not None else default, pad=20 if control is not None else 6)
+    return ax
+
+
+@fill_doc
+def flow_matrix(
+    flows: pd.DataFrame,
+    pair: str,
+    *,
+    unit: str = "sum of plan, log-expression units",
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Signal of one ligand-receptor pair sent from each group (rows) to each group
+    (columns), from :func:`perturbkit.tl.flow_summary` (COMMOT's transport plan summed).
+
+    Parameters
+    ----------
+    flows
+        Table of :func:`perturbkit.tl.flow_summary` (``pair``, ``source``, ``target``, ``flow``).
+    pair
+        The pair to draw, e.g. ``"CXCL12-CXCR4"``.
+    unit
+        Unit of the flow, for the colour-bar label.
+    title
+        Plot title (default "<ligand> → <receptor>: transported signal").
+    {ax}
+
+    {returns_axes}
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> flows = pd.DataFrame({"pair": ["L-R"] * 2, "source": ["a", "b"], "target": ["b", "b"], "flow": [2.0, 0.5]})
+    >>> ax = pk.pl.flow_matrix(flows, "L-R")
+    >>> ax.images[0].get_array().tolist()
+    [[0.0, 2.0], [0.0, 0.5]]
+    """
+    import matplotlib.pyplot as plt
+
+    require_columns(flows, ["pair", "source", "target", "flow"], "pk.tl.flow_summary(adata, ...)")
+    rows = flows[flows["pair"] == pair]
+    if rows.empty:
+        raise ValueError(f"pair {pair!r} not in column 'pair'; pairs: {sorted(flows['pair'].unique())}")
+    groups = sorted(set(rows["source"]) | set(rows["target"]), key=str)
+    m = rows.pivot_table(index="source", columns="target", values="flow", aggfunc="sum").reindex(
+        index=groups, columns=groups).fillna(0.0)
+    ax = new_axes(ax, (0.5 * len(groups) + 3, 0.45 * len(groups) + 2))
+    im = ax.imshow(m.to_numpy(), cmap="Reds")
+    ax.set_xticks(range(len(groups)), [str(g) for g in groups], rotation=45, ha="right")
+    ax.set_yticks(range(len(groups)), [str(g) for g in groups])
+    plt.colorbar(im, ax=ax, label=f"signal ({unit})", shrink=0.8)
+    ligand, _, receptor = pair.partition("-")
+    ax.set(xlabel="receiver", ylabel="sender",
+           title=title if title is not None else f"{ligand} → {receptor or '?'}: transported signal")
     return ax

@@ -11,6 +11,7 @@ from anndata import AnnData
 
 from .._keys import SPATIAL_UNIT, nhood_key, require_uns
 from ..pp._spatial_neighbors import check_coordinates
+from ._axes import cell_values, scatter_values
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -66,28 +67,8 @@ def spatial_scatter(
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 5))
     unit = {"um": "µm"}.get(str(adata.uns.get(SPATIAL_UNIT, "")), adata.uns.get(SPATIAL_UNIT, "units"))
-    if color in adata.obs.columns:
-        values = adata.obs[color]
-    elif color in adata.var_names:
-        x = adata[:, color].layers[layer] if layer is not None else adata[:, color].X
-        values = pd.Series(np.asarray(x.toarray() if hasattr(x, "toarray") else x).ravel(), index=adata.obs_names)
-    else:
-        raise KeyError(f"{color!r} is neither an obs column nor a gene")
-    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
-        cats = pd.Categorical(values)
-        shown = list(groups) if groups is not None else list(cats.categories)
-        palette = plt.get_cmap("tab20" if len(shown) > 10 else "tab10")
-        rest = ~np.isin(np.asarray(values, dtype=str), shown)
-        if rest.any():
-            ax.scatter(xy[rest, 0], xy[rest, 1], s=size, c="lightgrey", linewidths=0, label="other")
-        for i, cat in enumerate(shown):
-            sel = np.asarray(values == cat)
-            ax.scatter(xy[sel, 0], xy[sel, 1], s=size, color=palette(i % palette.N), linewidths=0, label=str(cat))
-        ax.legend(markerscale=3, fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.0), loc="upper left")
-    else:
-        order = np.argsort(values.to_numpy())
-        sc = ax.scatter(xy[order, 0], xy[order, 1], s=size, c=values.to_numpy()[order], cmap=cmap, linewidths=0)
-        plt.colorbar(sc, ax=ax, label=color, shrink=0.7)
+    scatter_values(ax, xy, cell_values(adata, color, layer=layer), groups=groups, size=size, cmap=cmap,
+                   colorbar_label=color)
     ax.set_aspect("equal")
     if not ax.yaxis_inverted():
         ax.invert_yaxis()
