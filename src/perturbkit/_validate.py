@@ -73,7 +73,9 @@ def check_group(adata: AnnData, key: str, value: object, *, role: str = "group")
 
 
 def as_dense(x: object) -> np.ndarray:
-    """Dense float64 copy of a matrix (sparse or dense)."""
+    """Dense float64 copy of a matrix (sparse, dense, or a lazy dask array: computed here)."""
+    if hasattr(x, "compute") and hasattr(x, "chunks"):  # dask, also inside an AnnData view
+        x = x.compute()
     return np.asarray(x.toarray() if sparse.issparse(x) else x, dtype=float)
 
 

@@ -40,6 +40,7 @@ def dose_response(
     fdr: float = 0.05,
     max_iter: int = 200,
     retry: bool = True,
+    gene_chunk: int | None = None,
 ) -> pd.DataFrame:
     """Fit a dose-response curve to every feature of every perturbation, all at once.
 
@@ -73,6 +74,12 @@ def dose_response(
         False-discovery rate for calling a curve responsive.
     max_iter, retry
         Passed to :func:`perturbkit.dose.fit_curves`.
+    gene_chunk
+        Fit this many features at a time (default: as many as keep the curve arrays, perturbations
+        x observations x features, near 2**24 numbers, about 130 MB). Each curve is fitted on its
+        own, so the table does not depend on it; the BH adjustment runs once over all curves at
+        the end. A lazy ``layer`` (:func:`perturbkit.data.read_lazy`) is read one block of features
+        at a time. Cost: linear in features x observations; memory one block.
 
     Returns
     -------
@@ -110,6 +117,64 @@ def dose_response(
     level = check_probability(level, name="level")
     fdr = check_probability(fdr, name="fdr")
     m = get_model(model)
+    n_feat = adata.obsm[obsm_key].shape[1] if obsm_key is not None and obsm_key in adata.obsm else adata.n_vars
+    step = _feature_step(adata, n_feat, groupby=groupby, control=control, groups=groups, gene_chunk=gene_chunk,
+                         chunkable=obsm_key is None)
+    parts = []
+    for start in range(0, n_feat, step):
+        sub = adata if step >= n_feat else adata[:, start:start + step]
+        part = _fit_block(sub, m, dose_key=dose_key, groupby=groupby, control=control, layer=layer,
+                          obsm_key=obsm_key, groups=groups, bmr_sd=bmr_sd, level=level, max_iter=max_iter,
+                          retry=retry)
+        n_block = min(step, n_feat - start)
+        i = np.arange(len(part))
+        # group-major over all features, as one block would order them
+        part["_pos"] = (i // n_block) * n_feat + start + i % n_block
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    table = table.sort_values("_pos", kind="stable").reset_index(drop=True)
+    # the multiple-testing steps see every curve at once, whatever the blocks
+    qval = bh_adjust(table["pvalue"].to_numpy(float))
+    table["padj"] = qval
+    table["responsive"] = (table["bmd_in_range"] & (qval < fdr) & table["_narrow"]).fillna(False).astype(bool)
+    cand = table["_cand"].to_numpy(bool)
+    p_shift = table["_p_shift"].to_numpy(float)
+    q_shift = np.full(len(table), np.nan)
+    q_shift[cand] = bh_adjust(p_shift[cand]) if cand.any() else q_shift[cand]
+    table["below_range"] = cand & (q_shift < fdr)
+    table["bmd_upper_bound"] = np.where(table["below_range"], table["_pos_min"], np.nan)
+    below = table["below_range"].to_numpy(bool)
+    table.loc[below, "direction"] = table["_shift_sign"].to_numpy()[below].astype(int)
+    table["model"] = m.name
+    return table.drop(columns=["_pos", "_narrow", "_cand", "_p_shift", "_pos_min", "_shift_sign"])
+
+
+def _feature_step(adata: AnnData, n_feat: int, *, groupby: str, control: str, groups: Sequence[str] | None,
+                  gene_chunk: int | None, chunkable: bool) -> int:
+    """Features per block: ``gene_chunk``, or as many as keep groups x observations x features near 2**24."""
+    if gene_chunk is not None:
+        if int(gene_chunk) < 1:
+            raise ValueError(f"gene_chunk must be >= 1, got {gene_chunk}")
+        return int(gene_chunk) if chunkable else max(n_feat, 1)
+    if not chunkable or groupby not in adata.obs:
+        return max(n_feat, 1)  # dose_curves raises the clear error for a missing column
+    labels = adata.obs[groupby].astype(str)
+    sizes = labels.value_counts()
+    n_ctrl = int(sizes.get(str(control), 0))
+    treated = sizes.drop(str(control), errors="ignore")
+    if groups is not None:
+        treated = treated.reindex([str(g) for g in groups]).fillna(0)
+    if treated.empty:
+        return max(n_feat, 1)
+    per_feature = len(treated) * (int(treated.max()) + n_ctrl)
+    return int(min(max(n_feat, 1), max(1, 2**24 // max(per_feature, 1))))
+
+
+def _fit_block(adata: AnnData, m: object, *, dose_key: str, groupby: str, control: str, layer: str | None,
+               obsm_key: str | None, groups: Sequence[str] | None, bmr_sd: float, level: float, max_iter: int,
+               retry: bool) -> pd.DataFrame:
+    """The per-curve columns of :func:`dose_response` for the features of ``adata``; the BH steps
+    (``padj``, ``responsive``, ``below_range``) are left to the caller, over all blocks."""
     batch = dose_curves(adata, dose_key=dose_key, groupby=groupby, control=control, layer=layer,
                         obsm_key=obsm_key, groups=groups)
     x, y, w = batch["dose"], batch["response"], batch["weights"]
@@ -119,7 +184,7 @@ def dose_response(
     short = sorted({str(g) for g, n in zip(batch["group"], n_levels, strict=True) if n < len(m.free)})
     if short:
         raise ValueError(
-            f"{model} estimates {len(m.free)} parameters but perturbation(s) {short[:10]} of "
+            f"{m.name} estimates {len(m.free)} parameters but perturbation(s) {short[:10]} of "
             f"adata.obs[{groupby!r}] have fewer distinct doses (control 0 included) in "
             f"adata.obs[{dose_key!r}]; drop them with groups=... or use a model with fewer parameters"
         )
@@ -169,12 +234,11 @@ def dose_response(
         ed50 = m.ed(theta, 50.0)
     table = pd.DataFrame({"group": batch["group"], "feature": batch["feature"]})
     table = pd.concat([table, res.reset_index(drop=True)], axis=1)
-    qval = bh_adjust(np.where(conv, pval, np.nan))
     table["control_mean"] = ctrl_mean
     table["control_sd"] = ctrl_sd
     table["f_stat"] = np.where(conv, fstat, np.nan)
     table["pvalue"] = np.where(conv, pval, np.nan)
-    table["padj"] = qval
+    table["padj"] = np.nan  # over all blocks, by the caller
     table["direction"] = np.where(conv, np.sign(yinf - y0), 0).astype(int)
     table["effect_at_max"] = np.where(conv, y_top - y0, np.nan)
     table["ed50"] = np.where(conv, ed50, np.nan)
@@ -183,8 +247,8 @@ def dose_response(
     table["bmdu"] = np.where(conv, bmdu, np.nan)
     table["bmd_in_range"] = conv & (bmd >= pos_min / 1.0001) & (bmd <= pos_max * 1.0001)
     with np.errstate(all="ignore"):
-        narrow = bmdu / bmdl < 40
-    table["responsive"] = (table["bmd_in_range"] & (qval < fdr) & narrow).fillna(False).astype(bool)
+        table["_narrow"] = bmdu / bmdl < 40
+    table["responsive"] = False  # by the caller, after BH over all blocks
     # Curves whose fit failed because the response is already complete at the lowest dose
     # (e heading below the tested range) are the most potent, not the least: test treated
     # against control wells directly and flag them, with BMD only bounded ("< lowest dose").
@@ -203,14 +267,13 @@ def dose_response(
         low1 = np.where(treated, y, np.inf).min(1)
         high1 = np.where(treated, y, -np.inf).max(1)
         beyond = np.where(m1 < m0, high1 < m0 - bmr, low1 > m0 + bmr)
-    cand = ~conv & (res["e_side"].to_numpy() == -1) & beyond
-    q_shift = np.full(len(table), np.nan)
-    q_shift[cand] = bh_adjust(p_shift[cand]) if cand.any() else q_shift[cand]
-    table["below_range"] = cand & (q_shift < fdr)
-    table["bmd_upper_bound"] = np.where(table["below_range"], pos_min, np.nan)
-    table.loc[table["below_range"], "direction"] = np.sign(m1 - m0)[table["below_range"].to_numpy()].astype(int)
+    table["below_range"] = False  # by the caller, after BH over all blocks
+    table["bmd_upper_bound"] = np.nan
+    table["_cand"] = ~conv & (res["e_side"].to_numpy() == -1) & beyond
+    table["_p_shift"] = p_shift
+    table["_pos_min"] = pos_min
+    table["_shift_sign"] = np.nan_to_num(np.sign(m1 - m0))
     del full
-    table["model"] = m.name
     return table
 
 
