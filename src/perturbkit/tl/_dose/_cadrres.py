@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..._seeding import torch_seed
 from ..._validate import check_finite
 
 __all__ = ["CaDRReSModel", "cadrres_fit", "cadrres_holdout"]
@@ -146,7 +147,6 @@ def cadrres_fit(
     reference = expr.to_numpy(dtype=float) - gene_mean
     k = _kernel(reference, reference)
     mu = float(np.nanmean(y))
-    torch.manual_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -154,9 +154,10 @@ def cadrres_fit(
         yt = torch.tensor(np.where(mask, y - mu, 0.0), dtype=torch.float32)
         mt = torch.tensor(mask, dtype=torch.float32)
         n, d = k.shape[0], y.shape[1]
-        w = torch.nn.Parameter(0.01 * torch.randn(n, rank))
+        with torch_seed(seed):  # seeded draws that leave the caller's torch generator alone
+            w = torch.nn.Parameter(0.01 * torch.randn(n, rank))
+            q = torch.nn.Parameter(0.1 * torch.randn(d, rank))
         wb = torch.nn.Parameter(torch.zeros(n))
-        q = torch.nn.Parameter(0.1 * torch.randn(d, rank))
         bq = torch.nn.Parameter(torch.tensor(np.nanmean(y, axis=0) - mu, dtype=torch.float32))
         opt = torch.optim.Adam([w, wb, q, bq], lr=lr)
         for _ in range(n_epochs):

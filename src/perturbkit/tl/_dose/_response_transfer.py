@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._seeding import seeds_torch
 from ..._validate import as_dense, check_adata, check_obs
 
 __all__ = ["transfer_response"]
@@ -28,12 +29,12 @@ def _coral(source: np.ndarray, target: np.ndarray, eps: float = 1.0) -> np.ndarr
     return (source - source.mean(0)) @ power(cs, -0.5) @ power(ct, 0.5) + target.mean(0)
 
 
+@seeds_torch
 def _adversarial(xs, ys, xt, seed, n_epochs=150, hidden=32, lam=0.5):
     """A feature extractor trained to predict the bulk label while a domain classifier,
     behind a gradient-reversal layer, fails to tell bulk from single-cell features."""
     import torch
 
-    torch.manual_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
 

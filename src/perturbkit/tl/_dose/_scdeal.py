@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._seeding import torch_seed
 from ..._validate import as_dense, check_adata, check_finite, check_obs
 
 __all__ = ["ScDEALResult", "scdeal"]
@@ -157,15 +158,16 @@ def scdeal(
     xb, xs = _standardise(xb), _standardise(xs)
     n_genes = xb.shape[1]
 
-    torch.manual_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         def mlp(a: int, b: int) -> torch.nn.Module:
             return torch.nn.Sequential(torch.nn.Linear(a, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, b))
 
-        enc_b, dec_b, enc_s, dec_s = mlp(n_genes, latent), mlp(latent, n_genes), mlp(n_genes, latent), mlp(latent, n_genes)
-        head = torch.nn.Linear(latent, 1)
+        with torch_seed(seed):  # layers initialise from torch's global generator: seed it, leave the caller's
+            enc_b, dec_b = mlp(n_genes, latent), mlp(latent, n_genes)
+            enc_s, dec_s = mlp(n_genes, latent), mlp(latent, n_genes)
+            head = torch.nn.Linear(latent, 1)
         tb, ts = torch.tensor(xb, dtype=torch.float32), torch.tensor(xs, dtype=torch.float32)
         ty = torch.tensor(yb.astype(float), dtype=torch.float32)
         gen = torch.Generator().manual_seed(seed)

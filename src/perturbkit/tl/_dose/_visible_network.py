@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..._seeding import seeds_torch, torch_seed
+
 __all__ = ["VisibleNetworkResult", "prune_ontology", "visible_network"]
 
 
@@ -259,8 +261,7 @@ def _build_net(ont: pd.DataFrame, gene_index: dict[str, int], n_tissue: int, n_d
                 width += n_t * hidden
             self.slot = slot
             self.width = width
-            with torch.random.fork_rng():
-                torch.manual_seed(int(seed))
+            with torch_seed(seed):
                 self.head = Final(hidden)
 
         def forward(self, genes: torch.Tensor, tissue: torch.Tensor):
@@ -282,8 +283,7 @@ def _build_net(ont: pd.DataFrame, gene_index: dict[str, int], n_tissue: int, n_d
         def __init__(self) -> None:
             super().__init__()
             n_genes = len(gene_index)
-            with torch.random.fork_rng():
-                torch.manual_seed(int(seed))
+            with torch_seed(seed):
                 self.body = nn.Sequential(
                     nn.Linear(n_genes, dense_width), nn.Tanh(), nn.BatchNorm1d(dense_width),
                     nn.Linear(dense_width, dense_width), nn.Tanh(), nn.BatchNorm1d(dense_width),
@@ -308,6 +308,7 @@ def _n_params(net) -> int:
     return int(sum(p.numel() for p in net.parameters()))
 
 
+@seeds_torch
 def _train(net, data, *, aux_weight: float, max_epochs: int, patience: int, batch_size: int, lr: float,
            seed: int) -> int:
     """Adam on the masked squared error of standardised ln IC50s (+ ``aux_weight`` x each
@@ -315,7 +316,6 @@ def _train(net, data, *, aux_weight: float, max_epochs: int, patience: int, batc
     best epoch's weights kept. Returns the number of epochs trained."""
     import torch
 
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     g_tr, t_tr, y_tr, m_tr, g_va, t_va, y_va, m_va = data
     opt = torch.optim.Adam(net.parameters(), lr=lr)

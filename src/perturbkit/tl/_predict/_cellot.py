@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..._seeding import seeds_torch
+
 
 def _icnn(torch, dim: int, hidden: int, n_layers: int):
     """A potential ``phi(x) = |L x|^2 / 2 + ICNN(x)``, convex in ``x``.
@@ -52,6 +54,7 @@ def _grad(torch, phi, x, create_graph: bool):
     return torch.autograd.grad(phi(x).sum(), x, create_graph=create_graph)[0]
 
 
+@seeds_torch
 def fit_cellot(
     source: np.ndarray, target: np.ndarray, *, hidden: int = 64, n_layers: int = 3, n_iters: int = 400,
     n_inner: int = 5, batch_size: int = 128, lr: float = 1e-3, seed: int = 0, progress: bool = False,
@@ -84,7 +87,6 @@ def fit_cellot(
         raise ValueError("source and target must be finite (no NaN or inf)")
     centre = source.mean(0)
     scale = float(source.std()) or 1.0
-    torch.manual_seed(seed)
     dim = source.shape[1]
     g, f = _icnn(torch, dim, hidden, n_layers), _icnn(torch, dim, hidden, n_layers)
     # Adam with beta1 = 0.5, as CellOT's configurations: the min-max game oscillates less

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._seeding import torch_seed
 from ..._validate import check_adata, check_group, check_obs
 
 __all__ = ["CombinationPrediction", "predict_combinations"]
@@ -77,14 +78,15 @@ def _gnn(shift: dict[str, np.ndarray], singles: list[str], train: Sequence[str],
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a small model: one thread is fast and bit-reproducible
     try:
-        torch.manual_seed(seed)
         gene_graph = torch.tensor(_normalised(adj), dtype=torch.float32)
         pert_graph = torch.tensor(_normalised(psim), dtype=torch.float32)
-        gene_emb = torch.nn.Parameter(0.1 * torch.randn(len(genes), hidden))
-        pert_emb = torch.nn.Parameter(0.1 * torch.randn(len(singles), hidden))
-        gene_mp = torch.nn.ModuleList(torch.nn.Linear(hidden, hidden) for _ in range(layers))
-        pert_mp = torch.nn.ModuleList(torch.nn.Linear(hidden, hidden) for _ in range(layers))
-        mlp = torch.nn.Sequential(torch.nn.Linear(hidden, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden))
+        with torch_seed(seed):  # initialisation draws from torch's global generator: the caller's is restored
+            gene_emb = torch.nn.Parameter(0.1 * torch.randn(len(genes), hidden))
+            pert_emb = torch.nn.Parameter(0.1 * torch.randn(len(singles), hidden))
+            gene_mp = torch.nn.ModuleList(torch.nn.Linear(hidden, hidden) for _ in range(layers))
+            pert_mp = torch.nn.ModuleList(torch.nn.Linear(hidden, hidden) for _ in range(layers))
+            mlp = torch.nn.Sequential(torch.nn.Linear(hidden, hidden), torch.nn.ReLU(),
+                                      torch.nn.Linear(hidden, hidden))
         bias = torch.nn.Parameter(torch.zeros(len(genes)))
         params = [gene_emb, pert_emb, bias, *gene_mp.parameters(), *pert_mp.parameters(), *mlp.parameters()]
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._seeding import seeds_torch
 from ..._validate import as_dense, check_finite, check_group, check_obs
 from ._generative import _mlp, _torch
 
@@ -15,6 +16,7 @@ __all__ = ["cpa_dose_benchmark"]
 CPA_DOSE_METHODS = ("control", "nearest_dose", "log_linear", "cpa")
 
 
+@seeds_torch
 def fit_cpa_dose(
     x: np.ndarray, drug: np.ndarray, dose: np.ndarray, n_drugs: int, *, latent_dim: int, hidden: int,
     n_epochs: int, lr: float, adv_weight: float, vehicle_weight: float, seed: int,
@@ -36,7 +38,6 @@ def fit_cpa_dose(
     """
     torch = _torch()
     nn = torch.nn
-    torch.manual_seed(seed)
     enc = _mlp(torch, x.shape[1], hidden, latent_dim)
     dec = _mlp(torch, latent_dim, hidden, x.shape[1])
     emb = nn.Embedding(n_drugs + 1, latent_dim)

@@ -7,16 +7,17 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._seeding import seeds_torch
 from ..._validate import as_dense, check_adata, check_finite, check_group, check_obs
 
 __all__ = ["predict_dose_signature"]
 
 
+@seeds_torch
 def _conditioned_net(emb, logd, sig, train, test, seed, n_epochs=200):
     """A small network: (compound embedding, log dose) -> signature, trained on train rows."""
     import torch
 
-    torch.manual_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny network: threads only add contention
     x = torch.tensor(np.column_stack([emb, logd]), dtype=torch.float32)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from anndata import AnnData
 
+from ..._seeding import torch_seed
 from ..._validate import as_dense, check_adata, check_finite
 
 __all__ = ["expression_transformer", "transformer_embed"]
@@ -335,8 +336,8 @@ def expression_transformer(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        torch.manual_seed(seed)
-        model = _build(config)
+        with torch_seed(seed):  # layers initialise from torch's global generator: the caller's is restored
+            model = _build(config)
         if saved_config is not None:
             model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
             losses = list(saved_config["loss"])
@@ -456,7 +457,8 @@ def transformer_embed(
         raise ValueError(f"{weights} does not match the sha256 recorded in {meta}: the weights were "
                          "replaced after the config was written (another run saving to the same path?); "
                          "train again or give each run its own checkpoint path")
-    model = _build(config)
+    with torch_seed(0):  # the initial weights are replaced by the checkpoint's; do not draw from the caller's stream
+        model = _build(config)
     model.load_state_dict(torch.load(weights, weights_only=True))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

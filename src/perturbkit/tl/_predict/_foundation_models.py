@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._seeding import seeds_torch, torch_seed
 from ..._validate import as_dense, check_adata, check_finite, check_obs
 
 __all__ = ["scbert_annotate"]
@@ -165,9 +166,9 @@ def scbert_annotate(
     train_t = torch.as_tensor(idx_train)
 
     def train(pretrain: bool) -> tuple[np.ndarray, list[float]]:
-        torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        model = _BERT()
+        with torch_seed(seed):  # layers initialise from torch's global generator: the caller's is restored
+            model = _BERT()
         losses: list[float] = []
         if pretrain:
             opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -222,6 +223,7 @@ def scbert_annotate(
     return out
 
 
+@seeds_torch
 def fit_scgpt(
     x: np.ndarray, pert: np.ndarray, cell_type: np.ndarray, *, dim: int = 32, n_layers: int = 2, n_heads: int = 2,
     pretrain_epochs: int = 5, finetune_epochs: int = 10, unknown_fraction: float = 0.3, batch_size: int = 64,
@@ -251,7 +253,6 @@ def fit_scgpt(
                          "at most 256 genes (e.g. the most variable ones)")
     center, scale = x.mean(0), np.where(x.std(0) > 0, x.std(0), 1.0)
     xs = torch.as_tensor((x - center) / scale, dtype=torch.float32)
-    torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
 
     class _GPT(nn.Module):

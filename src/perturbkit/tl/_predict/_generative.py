@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._seeding import seeds_torch
+
 
 def _torch():
     try:
@@ -65,6 +67,7 @@ def mmd(torch, a, b):
     return k(a, a).mean() + k(b, b).mean() - 2.0 * k(a, b).mean()
 
 
+@seeds_torch
 def fit_vae(
     x: np.ndarray, cond: np.ndarray | None, *, latent_dim: int, hidden: int, n_epochs: int,
     batch_size: int, lr: float, beta: float, seed: int, progress: bool, desc: str,
@@ -84,7 +87,6 @@ def fit_vae(
     ``cond``).
     """
     torch = _torch()
-    torch.manual_seed(seed)
     n_c = 0 if cond is None else 1
     enc = _mlp(torch, x.shape[1] + n_c, hidden, 2 * latent_dim)
     dec = _mlp(torch, latent_dim + n_c, hidden, x.shape[1])
@@ -141,6 +143,7 @@ def fit_vae(
     return encode, decode, losses, layer_mmd
 
 
+@seeds_torch
 def fit_cpa(
     x: np.ndarray, pert: np.ndarray, cell_type: np.ndarray, *, latent_dim: int, hidden: int,
     n_epochs: int, batch_size: int, lr: float, adv_weight: float, seed: int, progress: bool, desc: str,
@@ -156,7 +159,6 @@ def fit_cpa(
     """
     torch = _torch()
     nn = torch.nn
-    torch.manual_seed(seed)
     n_types = int(cell_type.max()) + 1
     enc = _mlp(torch, x.shape[1], hidden, latent_dim)
     dec = _mlp(torch, latent_dim, hidden, x.shape[1])
@@ -204,6 +206,7 @@ def fit_cpa(
     return predict, e_pert.weight.detach().numpy().copy(), losses
 
 
+@seeds_torch
 def fit_cyclecdr(
     x: np.ndarray, pert: np.ndarray, cell_type: np.ndarray, *, latent_dim: int, hidden: int,
     n_epochs: int, batch_size: int, lr: float, cycle_weight: float, align_weight: float, seed: int,
@@ -225,7 +228,6 @@ def fit_cyclecdr(
     """
     torch = _torch()
     nn = torch.nn
-    torch.manual_seed(seed)
     n_genes = x.shape[1]
     enc_c, enc_p = _mlp(torch, n_genes, hidden, latent_dim), _mlp(torch, n_genes, hidden, latent_dim)
     dec_c, dec_p = _mlp(torch, latent_dim, hidden, n_genes), _mlp(torch, latent_dim, hidden, n_genes)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..._seeding import seeds_torch
 from ..._validate import as_dense, check_finite, check_group, check_obs
 from ._generative import _mlp, _torch, _Trainer, fit_vae
 
@@ -103,13 +104,13 @@ def target_features(
     return out.astype(float)
 
 
+@seeds_torch
 def _fit_flow(z: np.ndarray, cond: np.ndarray, *, n_blocks: int, hidden: int, n_epochs: int, lr: float,
               weight_decay: float, seed: int, progress: bool):
     """Conditional RealNVP on ``z`` given ``cond``: alternating affine couplings whose scale and
     shift networks see the untouched half of ``z`` and the condition. Returns ``sample(cond_row,
     n, rng) -> z`` (inverse pass from standard normal noise) and the per-epoch mean NLL."""
     torch = _torch()
-    torch.manual_seed(seed)
     d, n_c = z.shape[1], cond.shape[1]
     masks = [torch.arange(d) % 2 == (b % 2) for b in range(n_blocks)]
     nets = torch.nn.ModuleList(

@@ -13,6 +13,7 @@ from anndata import AnnData
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from ..._seeding import seeds_torch
 from ..._tissue_energy import (
     colour_classes,
     knn_weights,
@@ -195,12 +196,12 @@ def _fit_pcd(x, w, classes, *, intercellular, n_iter, learning_rate, n_sweeps, r
     return a, b
 
 
+@seeds_torch
 def _fit_mft(x, w, *, n_neighbors, n_iter, learning_rate, zmft_scalar, seed, intercellular):
     """Celcomen's own fit: mean-field partition function, matrices symmetrised and clipped to
     [0, 1] with unit diagonal after every SGD step (as in the authors' training loop)."""
     import torch
 
-    torch.manual_seed(seed)
     g = x.shape[1]
     xt = torch.tensor(x, dtype=torch.float64)
     wx = torch.tensor(w @ x, dtype=torch.float64)  # the neighbours' messages before B

@@ -8,6 +8,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy.spatial import cKDTree
 
+from ..._seeding import seeds_torch
 from ..._validate import as_dense
 from ...pp._spatial_neighbors import check_coordinates
 
@@ -176,12 +177,12 @@ def graph_impute(
     return out
 
 
+@seeds_torch
 def _train_both(x: np.ndarray, nbrs: np.ndarray, train_mask: np.ndarray, test_mask: np.ndarray, test: np.ndarray,
                 *, g: int, hidden: int, heads: int, epochs: int, lr: float, seed: int) -> dict[str, np.ndarray]:
     """Train the graph and the no-graph imputer on the same masks; predictions for all cells."""
     import torch
 
-    torch.manual_seed(seed)
     imputer = _models(g, hidden, heads)
     xt = torch.tensor(x, dtype=torch.float32)
     nb = torch.tensor(nbrs, dtype=torch.long)
@@ -192,7 +193,7 @@ def _train_both(x: np.ndarray, nbrs: np.ndarray, train_mask: np.ndarray, test_ma
     eval_in = torch.tensor(test_mask & test[:, None] | train_mask & ~test[:, None], dtype=torch.float32)
     results = {}
     for name, use_graph in (("graph", True), ("nograph", False)):
-        torch.manual_seed(seed)
+        torch.manual_seed(seed)  # both models start from the same draw (inside the decorator's fork)
         model = imputer(use_graph)
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
         for _ in range(epochs):

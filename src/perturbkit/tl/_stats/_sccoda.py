@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..._seeding import restore_global_rngs
 from ..._validate import check_probability
 from ._composition import _composition_table
 
@@ -139,14 +140,16 @@ def sccoda(
     x = torch.as_tensor(np.stack([(cond == p).to_numpy(float) for p in perts], 1), dtype=torch.float32)
     y = torch.as_tensor(wide.to_numpy(float), dtype=torch.float32)
     pyro.clear_param_store()
-    pyro.set_rng_seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny model: one thread is faster and reproducible
+    # pyro.set_rng_seed seeds Python's, numpy's and torch's global generators: the caller's come back after
     try:
-        kernel = NUTS(lambda: _model(x, y, ref), target_accept_prob=0.85, max_tree_depth=6,
-                      jit_compile=True, ignore_jit_warnings=True)
-        mcmc = MCMC(kernel, num_samples=num_samples, warmup_steps=num_warmup, disable_progbar=not progress)
-        mcmc.run()
+        with restore_global_rngs():
+            pyro.set_rng_seed(seed)
+            kernel = NUTS(lambda: _model(x, y, ref), target_accept_prob=0.85, max_tree_depth=6,
+                          jit_compile=True, ignore_jit_warnings=True)
+            mcmc = MCMC(kernel, num_samples=num_samples, warmup_steps=num_warmup, disable_progbar=not progress)
+            mcmc.run()
     finally:
         torch.set_num_threads(threads)
     draws = mcmc.get_samples()
