@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -39,6 +41,19 @@ def test_model_scores_bad_input():
         pk.pl.model_scores(_scores(), metric="rmse")
     with pytest.raises(KeyError, match="'ridge'"):
         pk.pl.model_scores(_scores(), models=["net", "ridge"])
+
+
+def test_model_scores_warns_when_a_bar_is_nan():
+    scores = pd.DataFrame({"model": ["net", "mean", "net", "mean"], "drug": ["a", "a", "b", "b"],
+                           "pearson": [0.5, 0.1, np.nan, 0.2]})
+    with pytest.warns(UserWarning, match=r"'pearson'.*net / b"):
+        ax = pk.pl.model_scores(scores, replicate_key=None)
+    assert np.isnan(ax.patches[1].get_height()) and ax.patches[3].get_height() == pytest.approx(0.2)
+    # a pair with no row at all is a deliberate gap (a baseline defined for one group only): no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pk.pl.model_scores(scores.dropna(), replicate_key=None)
+    plt.close("all")
 
 
 def test_subsystem_importance_ranks_predictive_terms():

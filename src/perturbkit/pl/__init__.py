@@ -37,10 +37,14 @@ from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter
 from ._grn import grn_precision_recall as grn_precision_recall
 from ._guides import assignment_accuracy as assignment_accuracy
+from ._guides import cells_per_target as cells_per_target
 from ._guides import guide_mixture as guide_mixture
+from ._guides import guide_umis as guide_umis
+from ._knockdown import knockdown as knockdown
 from ._milo import milo as milo
 from ._misty import misty_gain as misty_gain
 from ._misty import misty_importances as misty_importances
+from ._mixscape import guide_ko_fractions as guide_ko_fractions
 from ._mixscape import mixscape as mixscape
 from ._pooled_screen import essential_lfc as essential_lfc
 from ._pooled_screen import genome_track as genome_track
@@ -62,3 +66,7 @@ from ._subpopulation_drug_response import subpopulation_response as subpopulatio
 from ._synergy import synergy_heatmap as synergy_heatmap
 from ._synergy import synergy_scores as synergy_scores
 from ._synergy import synergy_wells as synergy_wells
+from ._tables import table_bars as table_bars
+from ._tables import table_heatmap as table_heatmap
+from ._tables import table_lines as table_lines
+from ._tables import table_scatter as table_scatter

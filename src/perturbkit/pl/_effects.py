@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from ._axes import new_axes as _axes
 from ._axes import require_columns as _need
 from ._docs import fill_doc
+from ._tables import table_heatmap
 
 __all__ = ["benchmark", "edistance", "group_bars", "intervals", "lfc_heatmap", "score_by_size", "volcano"]
 
@@ -375,8 +376,6 @@ def lfc_heatmap(
     >>> de = pd.DataFrame({"gene": ["a", "b", "a"], "cell_type": ["x", "x", "y"], "log2fc": [2.0, -1.0, 3.0]})
     >>> ax = pk.pl.lfc_heatmap(de, genes=["a", "b"])
     """
-    import matplotlib.pyplot as plt
-
     _need(de, ["gene", "log2fc", group_key], "pk.tl.pseudobulk_de with split_by")
     genes = list(genes)
     absent = [g for g in genes if g not in set(de["gene"])]
@@ -384,11 +383,6 @@ def lfc_heatmap(
         raise ValueError(f"genes {absent[:5]} are not in the table")
     lfc = de.pivot_table(index="gene", columns=group_key, values="log2fc").reindex(genes)
     ax = _axes(ax, (1.5 + 0.9 * lfc.shape[1], 1 + 0.25 * len(genes)))
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("#d9d9d9")  # grey: gene not tested in that group
-    im = ax.imshow(np.ma.masked_invalid(lfc.to_numpy(float)), cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(lfc.shape[1]), lfc.columns, rotation=40, ha="right")
-    ax.set_yticks(range(lfc.shape[0]), lfc.index)
-    ax.set(xlabel=group_key.replace("_", " "), ylabel="gene", title=title or "log2 fold change")
-    ax.figure.colorbar(im, ax=ax, label="log2 fold change")
-    return ax
+    # grey where a gene was not tested in a group (NaN after the pivot)
+    return table_heatmap(lfc, colorbar_label="log2 fold change", title=title or "log2 fold change",
+                         x_label=group_key.replace("_", " "), y_label="gene", limit=limit, rotation=40, ax=ax)

@@ -7,9 +7,11 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
-from .._keys import GUIDE, GUIDE_NAMES, require_uns
+from .._keys import GUIDE, GUIDE_NAMES, require_obs, require_uns
+from ._axes import new_axes as _axes
+from ._tables import draw_bars
 
-__all__ = ["assignment_accuracy", "guide_mixture"]
+__all__ = ["assignment_accuracy", "cells_per_target", "guide_mixture", "guide_umis"]
 
 
 def guide_mixture(adata: AnnData, guide: str, *, key: str = GUIDE, ax: Axes | None = None) -> Axes:
@@ -103,8 +105,6 @@ def assignment_accuracy(
     >>> len(ax.patches)
     4
     """
-    import matplotlib.pyplot as plt
-
     values = accuracy.drop(index="all cells", errors="ignore")
     if values.empty:
         raise ValueError("accuracy has no group of cells to draw (only 'all cells' or nothing)")
@@ -112,11 +112,107 @@ def assignment_accuracy(
     bad = bad[(bad < 0) | (bad > 1)]
     if not bad.empty:
         raise ValueError(f"accuracy values must be shares in [0, 1]; got {bad.to_dict()}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax = _axes(ax, (6.5, 3.5))
     colors = ["0.6", "C3", "C0", "C2"][: values.shape[1]] if values.shape[1] <= 4 else None
-    values.plot.bar(rot=0, ax=ax, color=colors)
+    draw_bars(ax, values, colors=colors, what="assignment_accuracy")
     ax.set(xlabel="what the cell received", ylabel="share of cells assigned correctly", title=title,
            ylim=(0, 1.05))
     ax.legend(title="rule", frameon=False)
+    return ax
+
+
+def guide_umis(adata: AnnData, *, value: str = "umis", bins: int = 50, ax: Axes | None = None) -> Axes:
+    """Histogram over cells of how strong, or how dominant, each cell's top guide is.
+
+    Run first: :func:`perturbkit.tl.assign_guides` (it writes ``obs["guide_umis_top"]`` and
+    ``obs["guide_fraction_top"]``).
+
+    Parameters
+    ----------
+    adata
+        Screen annotated by :func:`perturbkit.tl.assign_guides`.
+    value
+        ``"umis"``: UMIs of the top guide (log10 of UMIs + 1); ``"fraction"``: the top guide's
+        share of the cell's guide UMIs.
+    bins
+        Histogram bins.
+    ax
+        Axes to draw on (a new figure when None).
+
+    Returns
+    -------
+    Axes
+        The histogram.
+
+    Examples
+    --------
+    >>> import perturbkit as pk
+    >>> sim = pk.data.simulate_screen(n_cells=200, n_genes=20, seed=0)
+    >>> pk.tl.assign_guides(sim, method="max")
+    >>> ax = pk.pl.guide_umis(sim, value="fraction")
+    >>> int(sum(p.get_height() for p in ax.patches))
+    200
+    """
+    columns = {"umis": "guide_umis_top", "fraction": "guide_fraction_top"}
+    if value not in columns:
+        raise ValueError(f"value must be one of {sorted(columns)}, not {value!r}")
+    require_obs(adata, columns[value], producer="pk.tl.assign_guides(adata)")
+    x = adata.obs[columns[value]].to_numpy(float)
+    if not np.isfinite(x).all():
+        raise ValueError(f"obs[{columns[value]!r}] has {int((~np.isfinite(x)).sum())} non-finite values")
+    ax = _axes(ax, (5, 3.5))
+    if value == "umis":
+        ax.hist(np.log10(x + 1), bins=bins, color="C0")
+        ax.set(xlabel="UMIs of the cell's top guide + 1 (log10)", title="Guide UMIs of the top guide per cell")
+    else:
+        ax.hist(x, bins=bins, color="C1")
+        ax.set(xlabel="share of the cell's guide UMIs in its top guide", title="How dominant is the top guide?")
+    ax.set_ylabel("cells")
+    return ax
+
+
+def cells_per_target(
+    counts: pd.Series,
+    *,
+    control: str = "control",
+    title: str | None = "Cells per target after guide assignment",
+    ax: Axes | None = None,
+) -> Axes:
+    """Bars of the number of cells per target, the control (non-targeting) bar in grey.
+
+    Parameters
+    ----------
+    counts
+        Cells per target (index: targets, e.g. ``obs["perturbation"].value_counts()`` after
+        :func:`perturbkit.tl.assign_guides`, without ``"multiple"`` and ``"unassigned"``).
+    control
+        Label of the non-targeting cells.
+    title
+        Axes title.
+    ax
+        Axes to draw on (a new figure when None).
+
+    Returns
+    -------
+    Axes
+        The bar chart, in the order of ``counts``.
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> ax = pk.pl.cells_per_target(pd.Series({"control": 120, "STAT1": 80, "JAK2": 60}))
+    >>> [int(p.get_height()) for p in ax.patches]
+    [120, 80, 60]
+    """
+    values = pd.to_numeric(pd.Series(counts), errors="coerce")
+    if values.empty:
+        raise ValueError("counts is empty: no target to draw")
+    bad = values[values.isna() | (values < 0)]
+    if not bad.empty:
+        raise ValueError(f"cell counts must be non-negative numbers; got {pd.Series(counts)[bad.index].to_dict()}")
+    names = [str(t) for t in values.index]
+    ax = _axes(ax, (max(5.0, 0.3 * len(values) + 1.5), 3.5))
+    ax.bar(names, values.to_numpy(float), color=["0.4" if t == control else "C0" for t in names])
+    ax.set(xlabel=f"target ({control} = non-targeting guides)", ylabel="cells (single-target calls)", title=title)
+    ax.tick_params(axis="x", rotation=90)
     return ax

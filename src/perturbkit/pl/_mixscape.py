@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from anndata import AnnData
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .._keys import MIXSCAPE, obs_key, require_obs, require_uns
+from ._axes import new_axes as _axes
+from ._axes import require_columns as _need
 
-__all__ = ["mixscape"]
+__all__ = ["guide_ko_fractions", "mixscape"]
 
 
 def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = MIXSCAPE, ncols: int = 3) -> Figure:
@@ -87,3 +91,53 @@ def mixscape(adata: AnnData, targets: Sequence[str], *, key: str = MIXSCAPE, nco
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def guide_ko_fractions(
+    per_guide: pd.DataFrame,
+    *,
+    title: str | None = "Knockout fraction per guide",
+    ax: Axes | None = None,
+) -> Axes:
+    """Bars of the share of each guide's cells that Mixscape classifies KO, coloured by target.
+
+    Parameters
+    ----------
+    per_guide
+        Indexed by (target, guide) with a ``ko_fraction`` column in [0, 1]: the mean of
+        ``obs["mixscape_class_global"] == "KO"`` per target and guide after
+        :func:`perturbkit.tl.mixscape`.
+    title
+        Axes title.
+    ax
+        Axes to draw on (a new figure when None).
+
+    Returns
+    -------
+    Axes
+        The bar chart, guides in the table's order.
+
+    Examples
+    --------
+    >>> import pandas as pd, perturbkit as pk
+    >>> t = pd.DataFrame({"ko_fraction": [0.7, 0.3, 0.8]},
+    ...                  index=pd.MultiIndex.from_tuples([("IRF1", "g1"), ("IRF1", "g2"), ("JAK2", "g1")]))
+    >>> ax = pk.pl.guide_ko_fractions(t)
+    >>> [round(float(p.get_height()), 1) for p in ax.patches]
+    [0.7, 0.3, 0.8]
+    """
+    _need(per_guide, ["ko_fraction"], "a per-guide summary of pk.tl.mixscape's classes")
+    if not isinstance(per_guide.index, pd.MultiIndex) or per_guide.index.nlevels != 2:
+        raise ValueError("per_guide must be indexed by (target, guide)")
+    share = per_guide["ko_fraction"].to_numpy(float)
+    outside = per_guide.index[~((share >= 0) & (share <= 1))]
+    if len(outside):
+        raise ValueError(f"ko_fraction must be a share in [0, 1]; not at {list(outside[:5])}")
+    targets = list(dict.fromkeys(per_guide.index.get_level_values(0)))
+    ax = _axes(ax, (max(5.0, 0.3 * len(per_guide) + 1.5), 3.2))
+    ax.bar(range(len(per_guide)), share,
+           color=[f"C{targets.index(t) % 10}" for t in per_guide.index.get_level_values(0)])
+    ax.set_xticks(range(len(per_guide)), [str(g) for g in per_guide.index.get_level_values(1)], rotation=90)
+    ax.set(xlabel="guide (coloured by target)", ylabel="share of the guide's cells classified KO",
+           title=title, ylim=(0, 1))
+    return ax

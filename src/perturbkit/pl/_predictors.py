@@ -3,6 +3,7 @@ subsystems a visible network uses (twins of :func:`perturbkit.tl.visible_network
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._docs import fill_doc
+from ._tables import draw_bars
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,6 +37,8 @@ def model_scores(
     scores
         Tidy table with ``model_key``, ``metric`` and optionally ``group_key`` (e.g. drug)
         and ``replicate_key`` (e.g. seed) columns, such as ``pk.tl.visible_network(...).scores``.
+        A (model, group) whose values are all NaN draws no bar and raises a warning naming
+        it; a pair with no rows at all is simply left out.
     metric
         Column to plot (e.g. ``"pearson"`` or ``"rmse"``).
     model_key, group_key, replicate_key
@@ -74,22 +78,28 @@ def model_scores(
     groups = list(dict.fromkeys(data[group_key])) if group_key is not None else [None]
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(groups) * len(order) / 2 + 3), 3.8))
-    width = 0.8 / len(order)
-    x = np.arange(len(groups))
-    for i, m in enumerate(order):
+    means = pd.DataFrame(index=range(len(groups)), columns=[str(m) for m in order], dtype=float)
+    sds = means.copy()
+    all_nan = []  # (model, group) pairs with rows but no finite value: a bar that silently vanished
+    for m in order:
         sub = data[data[model_key] == m]
-        means, sds = [], []
-        for g in groups:
+        for i, g in enumerate(groups):
             v = (sub if g is None else sub[sub[group_key] == g])[metric].to_numpy(float)
-            means.append(np.nanmean(v) if v.size else np.nan)
-            sds.append(np.nanstd(v, ddof=1) if v.size > 1 and replicate_key is not None else 0.0)
-        ax.bar(x + (i - (len(order) - 1) / 2) * width, means, width, yerr=sds, capsize=2, label=str(m))
-    ax.set_xticks(x, [str(g) for g in groups] if group_key is not None else [""])
+            if v.size and not np.isfinite(v).any():
+                all_nan.append(f"{m} / {g}" if g is not None else str(m))
+            means.loc[i, str(m)] = np.nanmean(v) if np.isfinite(v).any() else np.nan
+            sds.loc[i, str(m)] = np.nanstd(v, ddof=1) if np.isfinite(v).sum() > 1 and replicate_key is not None else 0.0
+    if all_nan:
+        warnings.warn(f"model_scores: no bar for {metric!r} of {all_nan[:8]}{' ...' if len(all_nan) > 8 else ''} "
+                      f"({model_key} / {group_key or 'all'}): every value there is NaN", UserWarning, stacklevel=2)
+    means.index = sds.index = [str(g) for g in groups] if group_key is not None else [""]
+    # a (model, group) pair without rows is left out on purpose (e.g. a baseline defined for one group only)
+    draw_bars(ax, means, errors=sds if replicate_key is not None else None, warn_nan=False,
+              what=f"model_scores ({metric!r} per {model_key} and {group_key or 'model'})")
     if group_key is not None:
         ax.set_xlabel(group_key)
     else:
         ax.set_xlabel("model")
-    ax.axhline(0, color="black", lw=0.6)
     labels = {"pearson": "held-out Pearson r (predicted vs observed)", "rmse": "held-out RMSE"}
     ax.set_ylabel(metric_label or labels.get(metric, metric))
     ax.set_title(title)
