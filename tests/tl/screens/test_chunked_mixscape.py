@@ -70,3 +70,32 @@ def test_expression_moments_equal_in_memory() -> None:
     for i, g in enumerate(["A", "B", "control"]):
         np.testing.assert_allclose(mean_expm1[i], np.expm1(y[labels == g]).mean(0), rtol=1e-10)
         np.testing.assert_allclose(pct[i], (counts[labels == g] > 0).mean(0), rtol=0, atol=1e-12)
+
+
+def test_approximate_neighbours_match_exact(runs) -> None:
+    """pynndescent's neighbours (the large-screen search) are nearly the exact ones, and the
+    Mixscape calls built on them agree with the exact run's on the planted screen."""
+    eager, _, truth = runs
+    rng = np.random.default_rng(0)
+    ctrl, query = rng.normal(size=(600, 15)), rng.normal(size=(900, 15))
+    from perturbkit.tl._screens._mixscape import _control_neighbours
+
+    exact = _control_neighbours(ctrl, query, 20, "exact")
+    approx = _control_neighbours(ctrl, query, 20, "approximate")
+    overlap = np.mean([np.intersect1d(a, b).size / 20 for a, b in zip(exact, approx, strict=True)])
+    assert overlap > 0.95, overlap
+    np.testing.assert_array_equal(approx, _control_neighbours(ctrl, query, 20, "approximate"))  # seeded
+    np.testing.assert_array_equal(_control_neighbours(ctrl, query, 20, "auto"), exact)  # small: exact
+    other = eager.copy()
+    pk.tl.perturbation_signature(other, nn_method="approximate")
+    pk.tl.mixscape(other)
+    a, b = other.uns["mixscape"]["summary"], eager.uns["mixscape"]["summary"]
+    called = b.index[b["n_de_genes"] >= 5]
+    assert (a.loc[called, "ko_fraction"] - b.loc[called, "ko_fraction"]).abs().max() < 0.05
+    err = (a.loc[called, "ko_fraction"] - truth["ko_fraction"].reindex(called)).abs()
+    assert err.max() < 0.15, err
+
+
+def test_bad_nn_method_is_named(runs) -> None:
+    with pytest.raises(ValueError, match="nn_method must be .* got 'kd'"):
+        pk.tl.perturbation_signature(runs[0].copy(), nn_method="kd")

@@ -42,6 +42,25 @@ def _neighbour_average(neighbours: list[tuple[np.ndarray, np.ndarray, np.ndarray
     return sparse.csr_matrix((data, indices, indptr), shape=(n, n))
 
 
+#: ``nn_method="auto"`` searches exactly up to this many (cell, control) pairs per split.
+EXACT_PAIRS = 10**9
+
+
+def _control_neighbours(ctrl_emb: np.ndarray, query: np.ndarray, k: int, method: str) -> np.ndarray:
+    """Indices (rows of ``ctrl_emb``) of each query row's ``k`` nearest controls."""
+    if method == "auto":
+        method = "exact" if ctrl_emb.shape[0] * query.shape[0] <= EXACT_PAIRS else "approximate"
+    if method == "exact" or ctrl_emb.shape[0] <= 4 * k:
+        from sklearn.neighbors import NearestNeighbors
+
+        return NearestNeighbors(n_neighbors=k).fit(ctrl_emb).kneighbors(query)[1]
+    from pynndescent import NNDescent
+
+    # seeded: the same numbers on every run (pynndescent then builds the graph single-threaded)
+    index = NNDescent(ctrl_emb, n_neighbors=max(k, 15), random_state=0, low_memory=True)
+    return index.query(query, k=k)[0]
+
+
 def perturbation_signature(
     adata: AnnData,
     *,
@@ -51,6 +70,7 @@ def perturbation_signature(
     n_neighbors: int = 20,
     n_pcs: int = 15,
     layer: str | None = "counts",
+    nn_method: str = "auto",
     key_added: str = PERTURBATION_SIGNATURE,
     copy: bool = False,
 ) -> AnnData | None:
@@ -83,6 +103,13 @@ def perturbation_signature(
         uses 40).
     layer
         Raw counts (``None``: ``X``).
+    nn_method
+        ``"exact"``: every cell against every control of its split (scikit-learn), time
+        cells x controls, so quadratic in cells. ``"approximate"``: a nearest-neighbour
+        descent graph (pynndescent, seeded; Seurat's ``FindNeighbors`` also searches
+        approximately, with Annoy), about linear in cells. ``"auto"``:
+        exact while cells x controls within every split stays at or below 1e9 (about
+        70,000 cells with 20% controls), approximate above.
     key_added
         Layer name of the signature.
     copy
@@ -91,7 +118,7 @@ def perturbation_signature(
     A lazy ``layers[layer]`` (:func:`perturbkit.data.read_lazy`), a backed one or a dense one
     over 2**26 entries is processed in passes over blocks of cells with the same numbers; the
     signature of a lazy input is itself a lazy dask array. Cost: linear in cells (PCA through
-    a genes x genes matrix, neighbours in the PC space).
+    a genes x genes matrix) plus the neighbour search (see ``nn_method``).
 
     Returns
     -------
@@ -116,14 +143,14 @@ def perturbation_signature(
     >>> adata.layers["perturbation_signature"].shape
     (400, 30)
     """
-    from sklearn.neighbors import NearestNeighbors
-
     check_adata(adata)
     check_group(adata, groupby, control, role="control label")
     if split_by is not None:
         check_obs(adata, split_by)
     if layer is not None and layer not in adata.layers:
         raise KeyError(f"adata.layers has no {layer!r}; available: {list(adata.layers)}")
+    if nn_method not in ("auto", "exact", "approximate"):
+        raise ValueError(f"nn_method must be 'auto', 'exact' or 'approximate', got {nn_method!r}")
     counts = adata.layers[layer] if layer is not None else adata.X
     chunked = wants_chunks(counts)
     if chunked:  # lazy, backed or large: passes over blocks of cells (perturbkit._chunked._signature)
@@ -148,9 +175,7 @@ def perturbation_signature(
         if ctrl.size == 0:
             raise ValueError(f"no control cells ({control!r}) in {split_by}={s!r}; cannot build signatures there")
         k = min(n_neighbors, ctrl.size)
-        nn = NearestNeighbors(n_neighbors=k).fit(emb[ctrl])
-        _, idx = nn.kneighbors(emb[cells])
-        neighbours.append((cells, ctrl, idx))
+        neighbours.append((cells, ctrl, _control_neighbours(emb[ctrl], emb[cells], k, nn_method)))
     if chunked:
         sig = _sig_chunks.signature(counts, _neighbour_average(neighbours, adata.n_obs), name=name)
     else:
@@ -166,7 +191,8 @@ def perturbation_signature(
     out = adata.copy() if copy else adata
     out.layers[key_added] = sig
     out.uns[key_added] = {"params": {"groupby": groupby, "control": control, "split_by": split_by,
-                                     "n_neighbors": n_neighbors, "n_pcs": n_comp, "layer": layer}}
+                                     "n_neighbors": n_neighbors, "n_pcs": n_comp, "layer": layer,
+                                     "nn_method": nn_method}}
     return out if copy else None
 
 
