@@ -37,12 +37,15 @@ def _blocks(counts: object, name: str, bounds: list[tuple[int, int]], *, check: 
         yield start, stop, lognorm_block(block)
 
 
-def pca_embedding(counts: object, n_pcs: int, *, name: str) -> tuple[np.ndarray, int]:
-    """Cells x PCs of the standardised log-normalised matrix, deterministic signs (2 passes).
+def pca_fit(counts: object, n_pcs: int, *, name: str, standardise: bool = True) -> dict[str, np.ndarray]:
+    """PCA of the (standardised) log-normalised matrix in 2 passes over blocks of cells.
 
     The first pass accumulates the gene sums and the genes x genes scatter about the first
     block's means (a shift that keeps the one-pass formula as accurate as centring on the
     final means); the second projects. The counts are checked in the first pass only.
+    Returns ``scores`` (cells x PCs), ``loadings`` (genes x PCs, deterministic signs: each
+    column's largest entry positive), ``variance`` (of each PC), ``total_variance``, ``mean``
+    and ``sd`` (per gene; ``sd`` all 1 without ``standardise``).
     """
     n, g = counts.shape
     bounds = row_bounds(counts)
@@ -59,15 +62,24 @@ def pca_embedding(counts: object, n_pcs: int, *, name: str) -> tuple[np.ndarray,
     # sum (y - mu)(y - mu)^T = sum (y - s)(y - s)^T - n (mu - s)(mu - s)^T
     scatter -= n * np.outer(mu - shift, mu - shift)
     sd = np.sqrt(np.clip(np.diag(scatter), 0.0, None) / n)
-    sd = np.where(sd > 0, sd, 1.0)
+    sd = np.where(sd > 0, sd, 1.0) if standardise else np.ones(g)
     n_comp = int(min(n_pcs, g - 1, n - 1))
-    evals, evecs = np.linalg.eigh(scatter / np.outer(sd, sd) / n)
-    vecs = evecs[:, np.argsort(evals)[::-1][:n_comp]]
+    cov = scatter / np.outer(sd, sd) / n
+    evals, evecs = np.linalg.eigh(cov)
+    order = np.argsort(evals)[::-1][:n_comp]
+    vecs = evecs[:, order]
     vecs *= np.sign(vecs[np.abs(vecs).argmax(0), np.arange(n_comp)])
     emb = np.empty((n, n_comp))
     for start, stop, y in _blocks(counts, name, bounds, check=False):
         emb[start:stop] = ((y - mu) / sd) @ vecs
-    return emb, n_comp
+    return {"scores": emb, "loadings": vecs, "variance": evals[order], "total_variance": float(np.trace(cov)),
+            "mean": mu, "sd": sd}
+
+
+def pca_embedding(counts: object, n_pcs: int, *, name: str) -> tuple[np.ndarray, int]:
+    """Cells x PCs of the standardised log-normalised matrix (:func:`pca_fit`) and their number."""
+    fit = pca_fit(counts, n_pcs, name=name)
+    return fit["scores"], fit["scores"].shape[1]
 
 
 def signature(
