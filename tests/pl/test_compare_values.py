@@ -51,3 +51,22 @@ def test_bad_input_named(table):
         pk.pl.compare_values(table, "nograph", "graph", highlight="shrinkage")
     with pytest.raises(ValueError, match="no row has both"):
         pk.pl.compare_values(table.assign(graph=np.nan), "nograph", "graph")
+
+
+def test_hue_volcano_and_zero_lines():
+    t = pd.DataFrame({"delta": [-0.3, 0.01, 0.02], "pvalue": [1e-6, 0.5, 1.0],
+                      "region": ["planted", "null", "null"]}, index=["r1", "r2", "r3"])
+    ax = pk.pl.compare_values(t, "delta", "pvalue", hue="region", colors={"planted": "C3", "null": "0.6"},
+                              neg_log10_y=True, zero_lines=True, identity=False)
+    planted, null = ax.collections
+    assert planted.get_offsets()[0].tolist() == pytest.approx([-0.3, 6.0])
+    assert null.get_offsets()[:, 1].tolist() == pytest.approx([-np.log10(0.5), 0.0])
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["planted", "null"]
+    assert len(ax.get_lines()) == 1  # x = 0 only: y = 0 means nothing on a -log10 p axis
+    with pytest.raises(ValueError, match="p-values"):
+        pk.pl.compare_values(t.assign(pvalue=[2.0, 0.1, 0.1]), "delta", "pvalue", neg_log10_y=True)
+    with pytest.raises(KeyError, match="no colour"):
+        pk.pl.compare_values(t, "delta", "pvalue", hue="region", colors={"planted": "C3"})
+    with pytest.raises(ValueError, match="without highlight"):
+        pk.pl.compare_values(t.assign(ok=True), "delta", "pvalue", hue="region", highlight="ok")
+    plt.close("all")

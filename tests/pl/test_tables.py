@@ -1,4 +1,4 @@
-"""pk.pl.table_bars / table_lines / table_heatmap / table_scatter draw the table's numbers where
+"""pk.pl.table_bars / table_lines / table_heatmap draw the table's numbers where
 they belong, label what they are told, and refuse or flag what they cannot draw."""
 
 from __future__ import annotations
@@ -90,30 +90,6 @@ def test_table_heatmap_symmetric_scale_and_grey_missing():
     assert pk.pl.table_heatmap(m, colorbar_label="z", title="t", limit=5).images[0].get_clim() == (-5, 5)
     with pytest.raises(TypeError, match="not numeric"):
         pk.pl.table_heatmap(m.astype(str), colorbar_label="z", title="t")
-
-
-def test_table_scatter_points_colours_and_names():
-    t = pd.DataFrame({"delta": [-0.3, 0.01, 0.02], "pvalue": [1e-6, 0.5, 1.0],
-                      "region": ["planted", "null", "null"]}, index=["r1", "r2", "r3"])
-    ax = pk.pl.table_scatter(t, "delta", "pvalue", hue="region", colors={"planted": "C3", "null": "0.6"},
-                             neg_log10_y=True, annotate=["r1"], zero_lines=True,
-                             x_label="change (fraction)", y_label="-log10 p", title="Regions")
-    planted, null = ax.collections
-    assert planted.get_offsets()[0].tolist() == pytest.approx([-0.3, 6.0])
-    assert null.get_offsets()[:, 1].tolist() == pytest.approx([-np.log10(0.5), 0.0])
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["planted", "null"]
-    assert [a.get_text() for a in ax.texts] == ["r1"]
-    assert len(ax.get_lines()) == 1  # x = 0 only: y = 0 means nothing on a -log10 p axis
-    with pytest.raises(ValueError, match="p-values"):
-        pk.pl.table_scatter(t.assign(pvalue=[2.0, 0.1, 0.1]), "delta", "pvalue", neg_log10_y=True,
-                            x_label="x", y_label="y", title="t")
-    with pytest.raises(KeyError, match="'score'"):
-        pk.pl.table_scatter(t, "delta", "score", x_label="x", y_label="y", title="t")
-    with pytest.raises(KeyError, match="no colour"):
-        pk.pl.table_scatter(t, "delta", "pvalue", hue="region", colors={"planted": "C3"},
-                            x_label="x", y_label="y", title="t")
-    with pytest.raises(KeyError, match="r9"):
-        pk.pl.table_scatter(t, "delta", "pvalue", annotate=["r9"], x_label="x", y_label="y", title="t")
 
 
 def test_table_bars_row_colours_for_one_column():

@@ -69,4 +69,3 @@ from ._synergy import synergy_wells as synergy_wells
 from ._tables import table_bars as table_bars
 from ._tables import table_heatmap as table_heatmap
 from ._tables import table_lines as table_lines
-from ._tables import table_scatter as table_scatter

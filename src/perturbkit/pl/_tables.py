@@ -1,11 +1,11 @@
 """Figures of the small tables a chapter assembles from several ``pk.tl`` results: bars,
-curves, a signed heatmap and a scatter, each with its axis labels and title required, so no
+curves and a signed heatmap (a scatter is :func:`perturbkit.pl.compare_values`), each with its axis labels and title required, so no
 chapter figure goes out unlabelled and no chapter draws with raw matplotlib."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from ._axes import new_axes as _axes
 from ._docs import fill_doc
 
-__all__ = ["table_bars", "table_heatmap", "table_lines", "table_scatter"]
+__all__ = ["table_bars", "table_heatmap", "table_lines"]
 
 
 def _numeric(table: pd.DataFrame, what: str) -> pd.DataFrame:
@@ -306,94 +306,3 @@ def table_heatmap(
     ax.figure.colorbar(im, ax=ax, label=colorbar_label)
     return ax
 
-
-@fill_doc
-def table_scatter(
-    table: pd.DataFrame,
-    x: str,
-    y: str,
-    *,
-    x_label: str,
-    y_label: str,
-    title: str,
-    hue: str | None = None,
-    colors: Mapping[object, str] | None = None,
-    neg_log10_y: bool = False,
-    annotate: Sequence[object] = (),
-    zero_lines: bool = False,
-    ax: Axes | None = None,
-) -> Axes:
-    """One point per row, ``x`` against ``y``, optionally coloured by a category (with a
-    legend) and with chosen rows named; with ``neg_log10_y`` a volcano of any effect column
-    against its p-values.
-
-    Parameters
-    ----------
-    table
-        One row per point (e.g. per gene, region or perturbation).
-    x, y
-        Numeric columns; with ``neg_log10_y`` the ``y`` column holds p-values in (0, 1].
-    x_label, y_label
-        Axis labels, with units.
-    {title}
-    hue
-        Column whose values colour the points and make the legend (default one colour).
-    colors
-        Colour per value of ``hue`` (default matplotlib's cycle).
-    neg_log10_y
-        Draw ``-log10(y)`` (p-values; zeros are clipped at 1e-300).
-    annotate
-        Index labels of rows to name beside their points.
-    zero_lines
-        Thin lines at x = 0 (and y = 0 unless ``neg_log10_y``).
-    {ax}
-
-    {returns_axes}
-
-    Examples
-    --------
-    >>> import pandas as pd, perturbkit as pk
-    >>> t = pd.DataFrame({"delta": [-0.3, 0.01, 0.02], "pvalue": [1e-6, 0.5, 0.9],
-    ...                   "region": ["planted", "null", "null"]}, index=["r1", "r2", "r3"])
-    >>> ax = pk.pl.table_scatter(t, "delta", "pvalue", hue="region", neg_log10_y=True, annotate=["r1"],
-    ...                          x_label="change in methylation (fraction)", y_label="-log10 p", title="Regions")
-    >>> [round(float(v), 1) for v in ax.collections[0].get_offsets()[0]]
-    [-0.3, 6.0]
-    """
-    need = [c for c in (x, y, hue) if c is not None]
-    missing = [c for c in need if c not in table.columns]
-    if missing:
-        raise KeyError(f"columns {missing} not in the table (columns: {list(table.columns)})")
-    _numeric(table[[x, y]], "table_scatter")
-    yv = table[y].to_numpy(float)
-    if neg_log10_y:
-        outside = table.index[(yv < 0) | (yv > 1)]
-        if len(outside):
-            raise ValueError(f"neg_log10_y: column {y!r} must hold p-values in [0, 1]; rows {list(outside[:5])} do not")
-        yv = -np.log10(np.clip(yv, 1e-300, 1))
-    absent = [a for a in annotate if a not in table.index]
-    if absent:
-        raise KeyError(f"rows {absent[:5]} to annotate are not in the table's index")
-    ax = _axes(ax, (5.5, 4))
-    levels = list(dict.fromkeys(table[hue])) if hue is not None else [None]
-    if colors is not None and hue is not None:
-        unknown = [v for v in levels if v not in colors]
-        if unknown:
-            raise KeyError(f"no colour for {hue} values {unknown}")
-    for k, level in enumerate(levels):
-        rows = np.ones(len(table), bool) if level is None else (table[hue] == level).to_numpy()
-        color = colors[level] if colors is not None and level is not None else f"C{k}"
-        ax.scatter(table[x].to_numpy(float)[rows], yv[rows], s=10, color=color,
-                   label=None if level is None else str(level))
-    pos = {label: i for i, label in enumerate(table.index)}
-    for label in annotate:
-        i = pos[label]
-        ax.annotate(str(label), (float(table[x].iloc[i]), yv[i]), fontsize=7)
-    if zero_lines:
-        ax.axvline(0, color="black", lw=0.6)
-        if not neg_log10_y:
-            ax.axhline(0, color="black", lw=0.6)
-    ax.set(xlabel=x_label, ylabel=y_label, title=title)
-    if hue is not None:
-        ax.legend(frameon=False, fontsize=7)
-    return ax
