@@ -31,7 +31,6 @@ from ._effects import lfc_heatmap as lfc_heatmap
 from ._effects import score_by_size as score_by_size
 from ._effects import volcano as volcano
 from ._embedding import embedding as embedding
-from ._embedding import knn_accuracy as knn_accuracy
 from ._flows import flow_matrix as flow_matrix
 from ._flows import flowsig as flowsig
 from ._genetic_interaction import isogenic_scatter as isogenic_scatter

@@ -1,14 +1,12 @@
 """Cells in a low-dimensional embedding (PCA, UMAP), coloured by a label, a gene or a
-per-cell score such as :func:`perturbkit.tl.tf_activity`; and how well embeddings recover
-labels (twin of :func:`perturbkit.tl.knn_accuracy`)."""
+per-cell score such as :func:`perturbkit.tl.tf_activity`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from anndata import AnnData
 
 from ._axes import cell_values, new_axes, scatter_values
@@ -17,7 +15,7 @@ from ._docs import fill_doc
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["embedding", "knn_accuracy"]
+__all__ = ["embedding"]
 
 
 @fill_doc
@@ -94,58 +92,3 @@ def embedding(
     ax.set_yticks([])
     return ax
 
-
-@fill_doc
-def knn_accuracy(
-    accuracy: pd.DataFrame,
-    *,
-    names: Mapping[str, str] | None = None,
-    colors: Sequence[str] | None = None,
-    xlabel: str = "label recovered by a nearest-neighbour vote",
-    title: str | None = None,
-    ax: Axes | None = None,
-) -> Axes:
-    """How well each embedding recovers each label: grouped bars of
-    :func:`perturbkit.tl.knn_accuracy`, one group per label, one bar per embedding.
-
-    Parameters
-    ----------
-    accuracy
-        Rows: embeddings (``obsm`` keys; a row such as "chance (largest class)" is drawn as
-        any other), columns: labels, values: cross-validated accuracy in [0, 1].
-    names
-        Row -> legend name (e.g. ``{"X_pca": "PCA"}``); rows not in it keep their name.
-    colors
-        One colour per row (default matplotlib's cycle).
-    xlabel
-        x-axis label.
-    {title}
-    {ax}
-
-    {returns_axes}
-
-    Examples
-    --------
-    >>> import pandas as pd, perturbkit as pk
-    >>> acc = pd.DataFrame({"cell_type": [0.9, 0.3], "region": [0.6, 0.5]}, index=["X_pca", "chance"])
-    >>> ax = pk.pl.knn_accuracy(acc, names={"X_pca": "PCA"})
-    >>> [round(float(p.get_height()), 1) for p in ax.patches]
-    [0.9, 0.6, 0.3, 0.5]
-    """
-    if accuracy.empty:
-        raise ValueError("accuracy has no embedding (rows) or label (columns) to draw")
-    values = accuracy.to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
-    if bad.any():
-        rows, cols = np.nonzero(bad)
-        raise ValueError(f"accuracies must be in [0, 1]; got {values[rows[0], cols[0]]} for "
-                         f"({accuracy.index[rows[0]]!r}, {accuracy.columns[cols[0]]!r})")
-    if colors is not None and len(colors) < len(accuracy):
-        raise ValueError(f"{len(colors)} colours for {len(accuracy)} embeddings")
-    ax = new_axes(ax, (1.8 * accuracy.shape[1] + 3, 4))
-    accuracy.rename(index=dict(names or {})).T.plot.bar(ax=ax, rot=0, width=0.8,
-                                                         color=list(colors) if colors is not None else None)
-    ax.set(xlabel=xlabel, ylabel="cross-validated accuracy", ylim=(0, 1),
-           title=title if title is not None else "Labels recovered from each embedding")
-    ax.legend(fontsize=8, frameon=False, ncol=2)
-    return ax
