@@ -70,6 +70,7 @@ def test_score_by_size_line_and_log_axis():
     assert [float(x) for x in ax.lines[0].get_xdata()] == [10, 25, 100]
     assert [float(y) for y in ax.lines[0].get_ydata()] == [0.6, 0.7, 0.9]
     assert ax.get_xscale() == "log" and ax.get_ylim() == (0.4, 1.0)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "25", "100"]
     with pytest.raises(ValueError, match="positive sizes"):
         pk.pl.score_by_size(t.assign(n=0), "auc", size_key="n")
     with pytest.raises(KeyError, match="auc_se"):

@@ -284,7 +284,12 @@ def score_by_size(
     if reference is not None:
         ax.axhline(reference, ls="--", c="k", lw=1)
     if log_size:
+        from matplotlib.ticker import NullFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # the sizes themselves are the ticks
+    sizes = t[size_key].unique()
+    ax.set_xticks(sizes, [f"{v:g}" for v in sizes])
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set(xlabel=xlabel or size_key + (" (log scale)" if log_size else ""), ylabel=ylabel or value,
