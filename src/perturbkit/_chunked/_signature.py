@@ -9,7 +9,7 @@ that keeps only the control cells some cell uses as a neighbour. The signature i
 never held: with a lazy input it is returned as a dask array computed block by block; a
 backed or large in-memory input gives a float32 array filled block by block.
 
-Memory: O(genes^2 + cells x (PCs + neighbours) + used controls x genes); time linear in cells
+Memory: O(genes^2 + cells x (PCs + neighbours) + non-zero counts of the used controls); time linear in cells
 (the neighbour search aside: exact search is cells x controls, see ``nn_method``).
 """
 
@@ -95,20 +95,29 @@ def signature(
     """
     bounds = row_bounds(counts)
     used = np.unique(neighbour_avg.indices)
-    # the log-normalised rows of the controls that are someone's neighbour: the only rows reused
-    y_used = np.empty((used.size, counts.shape[1]))
+    # the controls that are someone's neighbour are the only rows reused: kept as their raw
+    # counts (float32 CSR: exact for integer counts, and small for droplet data, where most are
+    # 0; a float64 dense copy of 200,000 used controls x 2,000 genes would be 3.2 GB) with their
+    # library sizes, so expm1(lognorm) = counts / total * 1e4 is applied through the weights
     pos = np.full(counts.shape[0], -1)
     pos[used] = np.arange(used.size)
-    for start, stop, y in _blocks(counts, name, bounds, check=False):  # checked by the PCA's pass
+    parts, totals = [], []
+    for start, stop, block in iter_row_blocks(counts, bounds=bounds):  # checked by the PCA's pass
         rows = np.flatnonzero(pos[start:stop] >= 0)
-        # kept on the count scale: Seurat's PerturbDiff averages there, then logs
-        y_used[pos[start + rows]] = np.expm1(y[rows])
+        sub = block[rows]
+        totals.append(np.asarray(sub.sum(1), dtype=np.float64).ravel())
+        parts.append(sparse.csr_matrix(sub, dtype=np.float32))
+    used_counts = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, counts.shape[1]))
+    scale = 1e4 / np.maximum(np.concatenate(totals) if totals else np.zeros(0), 1.0)
+    # kept on the count scale: Seurat's PerturbDiff averages there, then logs
+    col = pos[neighbour_avg.indices]
     compact = sparse.csr_matrix(
-        (neighbour_avg.data, pos[neighbour_avg.indices], neighbour_avg.indptr), shape=(counts.shape[0], used.size)
+        (neighbour_avg.data * scale[col], col, neighbour_avg.indptr), shape=(counts.shape[0], used.size)
     )
 
     def one(block: np.ndarray | sparse.csr_matrix, start: int, stop: int) -> np.ndarray:
-        return (lognorm_block(block) - np.log1p(compact[start:stop] @ y_used)).astype(np.float32)
+        avg = compact[start:stop] @ used_counts  # float64: scipy upcasts the float32 counts
+        return (lognorm_block(block) - np.log1p(avg.toarray())).astype(np.float32)
 
     if is_lazy(counts):
         return _lazy_signature(counts, one)
