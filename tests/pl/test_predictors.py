@@ -1,4 +1,4 @@
-"""model_scores and subsystem_importance draw what the tables say."""
+"""model_scores, subsystem_importance and potency_ranking draw what the tables say."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def test_model_scores_bars_are_means_with_sd():
     err = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar is not None]
     seg = err[1].errorbar.lines[2][0].get_segments()[0]  # net, drug a: 0.4 +- SD(0.5, 0.3)
     assert seg[1][1] - seg[0][1] == pytest.approx(2 * np.std([0.5, 0.3], ddof=1))
-    overall = pk.pl.model_scores(_scores(), group_key=None, metric_label="r")
-    assert [b.get_height() for b in overall.patches] == pytest.approx([0.55, 0.0])
-    assert overall.get_ylabel() == "r"
+    overall = pk.pl.model_scores(_scores(), group_key=None, metric_label="r")  # drugs averaged per seed
+    assert [b.get_width() for b in overall.patches] == pytest.approx([0.55, 0.0])
+    assert overall.get_xlabel() == "r" and [t.get_text() for t in overall.get_yticklabels()] == ["net", "mean"]
     plt.close("all")
 
 
@@ -53,6 +53,32 @@ def test_model_scores_warns_when_a_bar_is_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pk.pl.model_scores(scores.dropna(), replicate_key=None)
+    plt.close("all")
+
+
+def test_model_scores_one_bar_per_model_with_item_spread():
+    # a benchmark table: one row per (item, method); each row is a replicate, the error bar the spread
+    t = pd.DataFrame({"method": ["m1", "m1", "base", "base", "other"], "score": [1.0, 3.0, 0.0, 1.0, 9.0]})
+    ax = pk.pl.model_scores(t, metric="score", model_key="method", group_key=None, replicate_key=None,
+                            models=["base", "m1"], labels={"base": "baseline"}, baselines=("base",),
+                            metric_label="score (units)", title="t")
+    np.testing.assert_allclose([p.get_width() for p in ax.patches], [0.5, 2.0])  # 'other' not drawn
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ["baseline", "m1"]  # unlabelled keep their name
+    assert ax.patches[0].get_facecolor() != ax.patches[1].get_facecolor()  # the baseline is grey
+    assert ax.get_xlabel() == "score (units)" and ax.get_ylabel() == "method" and ax.get_title() == "t"
+    bars = next(c for c in ax.containers if getattr(c, "errorbar", None) is not None)
+    seg = bars.errorbar.lines[2][0].get_segments()[1]  # m1: 2.0 +- SD(1, 3)
+    assert seg[1][0] - seg[0][0] == pytest.approx(2 * np.std([1.0, 3.0], ddof=1))
+    plt.close("all")
+
+
+def test_model_scores_baselines_grey_in_groups_too():
+    ax = pk.pl.model_scores(_scores(), models=["mean", "net"], baselines=["mean"], labels={"net": "network"})
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mean", "network"]
+    grey = ax.patches[0].get_facecolor()
+    assert grey[0] == grey[1] == grey[2] and ax.patches[2].get_facecolor() != grey
+    with pytest.raises(KeyError, match="baselines \\['ridge'\\]"):
+        pk.pl.model_scores(_scores(), baselines=["ridge"])
     plt.close("all")
 
 

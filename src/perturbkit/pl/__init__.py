@@ -1,7 +1,6 @@
 """Plots: twins of the pk.tl functions, reading the keys those write."""
 
 # One line per public function: `from ._module import name as name` (explicit re-export).
-from ._benchmark import benchmark_scores as benchmark_scores
 from ._calibration import qq as qq
 from ._ccc import differential_lr as differential_lr
 from ._ccc import lr_score_agreement as lr_score_agreement

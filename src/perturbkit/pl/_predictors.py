@@ -4,7 +4,7 @@ subsystems a visible network uses (twins of :func:`perturbkit.tl.visible_network
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,28 +26,43 @@ def model_scores(
     group_key: str | None = "drug",
     replicate_key: str | None = "seed",
     models: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    baselines: Sequence[str] = (),
     metric_label: str | None = None,
     ax: Axes | None = None,
     title: str = "Held-out scores: model against baselines",
 ) -> Axes:
-    """Bars of a score per model (and per group), mean over replicates with +- 1 SD.
+    """A held-out score per model (or method), mean +- 1 SD, baselines in grey: the figure
+    of every model-against-baselines table (``pk.tl.*_benchmark``, ``pk.tl.cadrres_holdout``,
+    ``pk.tl.visible_network(...).scores``).
+
+    Rows are first averaged within each (model, group, replicate); a bar is the mean over
+    replicates and its error bar their standard deviation (ddof 1; none from a single one).
+    With ``replicate_key=None`` every row is a replicate, e.g. the held-out items of a
+    benchmark table (one row per item and method): the error bar is then the spread between
+    items. With ``group_key=None`` the bars are horizontal, one per model, named on the axis;
+    with a ``group_key`` they are vertical, grouped by its values, models in the legend.
 
     Parameters
     ----------
     scores
         Tidy table with ``model_key``, ``metric`` and optionally ``group_key`` (e.g. drug)
-        and ``replicate_key`` (e.g. seed) columns, such as ``pk.tl.visible_network(...).scores``.
-        A (model, group) whose values are all NaN draws no bar and raises a warning naming
-        it; a pair with no rows at all is simply left out.
+        and ``replicate_key`` (e.g. seed) columns. A (model, group) whose values are all NaN
+        draws no bar and raises a warning naming it; a pair with no rows at all is simply left out.
     metric
         Column to plot (e.g. ``"pearson"`` or ``"rmse"``).
     model_key, group_key, replicate_key
-        Columns naming the model, the group of bars (``None``: one bar per model, the mean
-        over groups per replicate) and the replicate (``None``: no error bars).
+        Columns naming the model, the group of bars (``None``: one bar per model, groups
+        averaged within each replicate) and the replicate (``None``: each row is one).
     models
-        Models in plotting order (default: order of appearance).
+        Models to draw, in plotting order (default: every model, in order of appearance).
+    labels
+        Display names of models (models not in it keep their own name).
+    baselines
+        Models drawn in grey, the anchors the others must beat.
     metric_label
-        Y-axis label (default: the metric's name with its meaning for ``pearson``/``rmse``).
+        Axis label of the score (default: the metric's name, with its meaning for
+        ``pearson``/``rmse``).
     {ax}
     {title}
 
@@ -58,9 +73,13 @@ def model_scores(
     >>> import pandas as pd, perturbkit as pk
     >>> scores = pd.DataFrame({"model": ["net", "mean"] * 4, "seed": [0, 0, 1, 1] * 2,
     ...                        "drug": ["a"] * 4 + ["b"] * 4, "pearson": [0.5, 0.0, 0.4, 0.0, 0.6, 0.0, 0.7, 0.0]})
-    >>> ax = pk.pl.model_scores(scores)
+    >>> ax = pk.pl.model_scores(scores, baselines=["mean"])
     >>> ax.get_ylabel()
     'held-out Pearson r (predicted vs observed)'
+    >>> bench = pd.DataFrame({"method": ["a", "a", "b", "b"], "score": [0.1, 0.3, 0.5, 0.7]})
+    >>> ax = pk.pl.model_scores(bench, metric="score", model_key="method", group_key=None, replicate_key=None)
+    >>> [round(float(p.get_width()), 2) for p in ax.patches]
+    [0.2, 0.6]
     """
     import matplotlib.pyplot as plt
 
@@ -71,40 +90,56 @@ def model_scores(
     order = list(models) if models is not None else list(dict.fromkeys(scores[model_key]))
     missing = [m for m in order if m not in set(scores[model_key])]
     if missing:
-        raise KeyError(f"models {missing} not in scores[{model_key!r}]")
-    data = scores[scores[model_key].isin(order)]
-    if group_key is None and replicate_key is not None:  # one value per model and replicate
-        data = data.groupby([model_key, replicate_key], as_index=False)[metric].mean()
-    groups = list(dict.fromkeys(data[group_key])) if group_key is not None else [None]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(groups) * len(order) / 2 + 3), 3.8))
-    means = pd.DataFrame(index=range(len(groups)), columns=[str(m) for m in order], dtype=float)
-    sds = means.copy()
-    all_nan = []  # (model, group) pairs with rows but no finite value: a bar that silently vanished
-    for m in order:
-        sub = data[data[model_key] == m]
-        for i, g in enumerate(groups):
-            v = (sub if g is None else sub[sub[group_key] == g])[metric].to_numpy(float)
-            if v.size and not np.isfinite(v).any():
-                all_nan.append(f"{m} / {g}" if g is not None else str(m))
-            means.loc[i, str(m)] = np.nanmean(v) if np.isfinite(v).any() else np.nan
-            sds.loc[i, str(m)] = np.nanstd(v, ddof=1) if np.isfinite(v).sum() > 1 and replicate_key is not None else 0.0
+        raise KeyError(f"models {missing} not in scores[{model_key!r}]; present: {list(dict.fromkeys(scores[model_key]))}")
+    unknown = [b for b in baselines if b not in order]
+    if unknown:
+        raise KeyError(f"baselines {unknown} are not among the models drawn: {order}")
+    names = {m: (labels or {}).get(m, str(m)) for m in order}
+    data = scores[scores[model_key].isin(order)].copy()
+    rep = replicate_key or "_row"
+    if replicate_key is None:  # every row is its own replicate (e.g. a held-out item)
+        data[rep] = np.arange(len(data))
+    by = [model_key] + ([group_key] if group_key is not None else [])
+    per_rep = data.groupby([*by, rep], sort=False, observed=True)[metric].mean().reset_index()
+    stats = per_rep.groupby(by, sort=False, observed=True)[metric].agg(["mean", "std"])
+    all_nan = [" / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+               for key in stats.index[stats["mean"].isna()]]  # rows there, but no finite value: a vanished bar
     if all_nan:
         warnings.warn(f"model_scores: no bar for {metric!r} of {all_nan[:8]}{' ...' if len(all_nan) > 8 else ''} "
                       f"({model_key} / {group_key or 'all'}): every value there is NaN", UserWarning, stacklevel=2)
-    means.index = sds.index = [str(g) for g in groups] if group_key is not None else [""]
-    # a (model, group) pair without rows is left out on purpose (e.g. a baseline defined for one group only)
-    draw_bars(ax, means, errors=sds if replicate_key is not None else None, warn_nan=False,
-              what=f"model_scores ({metric!r} per {model_key} and {group_key or 'model'})")
-    if group_key is not None:
-        ax.set_xlabel(group_key)
-    else:
-        ax.set_xlabel("model")
-    labels = {"pearson": "held-out Pearson r (predicted vs observed)", "rmse": "held-out RMSE"}
-    ax.set_ylabel(metric_label or labels.get(metric, metric))
+    stats["std"] = stats["std"].fillna(0.0)  # a single replicate: no error bar
+    # grey shades for the baselines (told apart in the legend), the colour cycle for the models
+    greys = iter(["#b0b0b0", "#7f7f7f", "#d9d9d9", "#5a5a5a"] * len(order))
+    palette = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * len(order))
+    colors = {m: next(greys) if m in baselines else next(palette) for m in order}
+    what = f"model_scores ({metric!r} per {model_key} and {group_key or 'model'})"
+    score_label = metric_label or _METRIC_LABELS.get(metric, metric)
+    if group_key is None:
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.45 * len(order) + 1.2))
+        means = stats.loc[order, ["mean"]].set_axis([names[m] for m in order]).rename(columns={"mean": metric})
+        errors = stats.loc[order, ["std"]].set_axis(means.index).rename(columns={"std": metric})
+        draw_bars(ax, means, errors=errors, row_colors=[colors[m] for m in order], horizontal=True,
+                  warn_nan=False, what=what)
+        ax.set(xlabel=score_label, ylabel=model_key, title=title)
+        return ax
+    groups = list(dict.fromkeys(data[group_key]))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(groups) * len(order) / 2 + 3), 3.8))
+    wide = stats.unstack(model_key)  # a (model, group) pair without rows stays NaN: left out on purpose
+    means = wide["mean"].reindex(index=groups, columns=order).set_axis([str(g) for g in groups])
+    errors = wide["std"].reindex(index=groups, columns=order).set_axis(means.index)
+    draw_bars(ax, means.set_axis([names[m] for m in order], axis=1),
+              errors=errors.set_axis([names[m] for m in order], axis=1),
+              colors=[colors[m] for m in order], warn_nan=False, what=what)
+    ax.set_xlabel(group_key)
+    ax.set_ylabel(score_label)
     ax.set_title(title)
     ax.legend(fontsize=8, frameon=False, ncol=min(len(order), 4))
     return ax
+
+
+_METRIC_LABELS = {"pearson": "held-out Pearson r (predicted vs observed)", "rmse": "held-out RMSE"}
 
 
 @fill_doc
