@@ -102,6 +102,7 @@ def model_scores(
     by = [model_key] + ([group_key] if group_key is not None else [])
     per_rep = data.groupby([*by, rep], sort=False, observed=True)[metric].mean().reset_index()
     stats = per_rep.groupby(by, sort=False, observed=True)[metric].agg(["mean", "std"])
+    spread = bool(stats["std"].notna().any())  # some bar has >= 2 replicates: error bars mean something
     all_nan = [" / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
                for key in stats.index[stats["mean"].isna()]]  # rows there, but no finite value: a vanished bar
     if all_nan:
@@ -119,7 +120,7 @@ def model_scores(
             _, ax = plt.subplots(figsize=(6, 0.45 * len(order) + 1.2))
         means = stats.loc[order, ["mean"]].set_axis([names[m] for m in order]).rename(columns={"mean": metric})
         errors = stats.loc[order, ["std"]].set_axis(means.index).rename(columns={"std": metric})
-        draw_bars(ax, means, errors=errors, row_colors=[colors[m] for m in order], horizontal=True,
+        draw_bars(ax, means, errors=errors if spread else None, row_colors=[colors[m] for m in order], horizontal=True,
                   warn_nan=False, what=what)
         ax.set(xlabel=score_label, ylabel=model_key, title=title)
         return ax
@@ -130,7 +131,7 @@ def model_scores(
     means = wide["mean"].reindex(index=groups, columns=order).set_axis([str(g) for g in groups])
     errors = wide["std"].reindex(index=groups, columns=order).set_axis(means.index)
     draw_bars(ax, means.set_axis([names[m] for m in order], axis=1),
-              errors=errors.set_axis([names[m] for m in order], axis=1),
+              errors=errors.set_axis([names[m] for m in order], axis=1) if spread else None,
               colors=[colors[m] for m in order], warn_nan=False, what=what)
     ax.set_xlabel(group_key)
     ax.set_ylabel(score_label)
