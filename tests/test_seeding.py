@@ -203,3 +203,46 @@ def test_seeding_helpers() -> None:
     assert torch.equal(state, torch.get_rng_state()), "an error inside torch_seed leaked its seeding"
     with pytest.raises(TypeError, match="no 'seed' parameter"):
         _seeding.seeds_torch(lambda n: n)
+
+
+_GLOBAL_SEEDERS = ("torch.manual_seed", "np.random.seed", "numpy.random.seed", "random.seed", "pyro.set_rng_seed")
+# seeding the caller's generators is the whole point of these two
+_ALLOWED = {("book.py", "setup"), ("_seeding.py", "torch_seed")}
+
+
+def _guarded(chain: list) -> bool:
+    """Whether a call sits in a function decorated with seeds_torch or in a `with torch_seed(...)`
+    / `with restore_global_rngs()` block (``chain``: the AST nodes from the module down to it)."""
+    import ast
+
+    for node in chain:
+        if isinstance(node, ast.FunctionDef) and any("seeds_torch" in ast.unparse(d) for d in node.decorator_list):
+            return True
+        if isinstance(node, ast.With) and any(
+                any(name in ast.unparse(item.context_expr) for name in ("torch_seed(", "restore_global_rngs("))
+                for item in node.items):
+            return True
+    return False
+
+
+def test_no_module_seeds_the_global_generators_unguarded() -> None:
+    # a new model written with a bare torch.manual_seed(seed) would reset the caller's stream again
+    import ast
+    from pathlib import Path
+
+    src = Path(pk.__file__).parent
+    offenders = []
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+
+        def visit(node, chain, path=path):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in _GLOBAL_SEEDERS:
+                funcs = [n.name for n in chain if isinstance(n, ast.FunctionDef)]
+                if not _guarded(chain) and (path.name, funcs[-1] if funcs else None) not in _ALLOWED:
+                    offenders.append(f"{path.relative_to(src)}:{node.lineno} {ast.unparse(node.func)}")
+            for child in ast.iter_child_nodes(node):
+                visit(child, [*chain, node])
+
+        visit(tree, [])
+    assert offenders == [], ("seed a forked generator instead (perturbkit._seeding.torch_seed / seeds_torch / "
+                             f"restore_global_rngs): {offenders}")
