@@ -9,10 +9,15 @@ curves leave the active set as they converge.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from ._fit import _jac_psi, _nonsingular
+from ._fit import _to_psi as _psi
+from ._fit import _to_theta as _theta
 from ._models import Model, get_model
 
 __all__ = ["STATUS", "batch_start", "fit_arrays"]
@@ -97,22 +102,6 @@ def _collapse(x: np.ndarray, y: np.ndarray, w: np.ndarray):
     return xr.reshape(shape), yr.reshape(shape), wr.reshape(shape), within
 
 
-def _psi(model: Model, theta: np.ndarray) -> np.ndarray:
-    psi = theta.copy()
-    for j, p in enumerate(model.free):
-        if p in ("e", "f"):
-            psi[:, j] = np.log(psi[:, j])
-    return psi
-
-
-def _theta(model: Model, psi: np.ndarray) -> np.ndarray:
-    theta = psi.copy()
-    for j, p in enumerate(model.free):
-        if p in ("e", "f"):
-            theta[:, j] = np.exp(np.clip(psi[:, j], -700, 700))
-    return theta
-
-
 def fit_arrays(
     dose: np.ndarray,
     response: np.ndarray,
@@ -151,8 +140,11 @@ def fit_arrays(
     max_iter
         Iteration budget per curve (each iteration is one Jacobian and one trial step).
     retry
-        Refit curves that failed from two generic starts (``b = +-1``, ``e`` at the
-        geometric mean dose) and keep a converged result.
+        Try the further starts :func:`~perturbkit.dose.fit_curve` tries (``b = +-1`` at the
+        geometric-mean dose; for W1.4, W2.4 and LL.5 also both slopes at the dose quartiles
+        and two asymmetries) and keep the lowest-RSS converged result: for failed curves,
+        and for the W1/W2/LL.5 families (iterated on ``log(d - c)``, so ``c <= d`` as in
+        drc) for every curve, since they have a local optimum in each orientation.
     abandon_runaway
         Stop iterating a curve as soon as its ``e`` leaves a million-fold band around the
         tested doses (it is then reported as status -1, as it would be at the end anyway);
@@ -220,7 +212,12 @@ def fit_arrays(
     if collapse:
         x, y, w, within = _collapse(x, y, w)
     theta0 = batch_start(m, x, y, w) if start is None else np.asarray(start, float).copy()
-    psi = _psi(m, np.where(unfit[:, None], 1.0, theta0))
+    psi = _psi(m, theta0)
+    psi[unfit] = 0.0  # never iterated; any finite placeholder
+    # a given start outside the family (e.g. d <= c for W1.4) cannot be iterated
+    bad_start = ~unfit & ~np.isfinite(psi).all(1)
+    status[bad_start] = -3
+    unfit = unfit | bad_start
     pos = np.where((x > 0) & (w > 0), x, np.nan)
     with np.errstate(all="ignore"):
         band_lo = np.log(np.nanmin(pos, 1)) - np.log(1e6)
@@ -238,28 +235,58 @@ def fit_arrays(
         result_psi, n_iter = _lm(m, x, y, w, psi, status, unfit, band_lo, band_hi, ftol, xtol, max_iter)
     out, cov = _summarise(m, x, y, w, result_psi, status, n_iter, n_obs, within)
     if retry and start is None:
-        failed = np.flatnonzero(~out["converged"].to_numpy() & (status != -4))
-        for sign in (1.0, -1.0):
-            if failed.size == 0:
+        # the further starts fit_curve tries (start_values): b = +-1 at the geometric-mean
+        # dose, and for the ordered families both slopes at two inflections and two
+        # asymmetries. Ordered families can end in a local optimum of either orientation, so
+        # there every curve tries every start and keeps the lowest RSS, as fit_curve does;
+        # otherwise only failed curves are retried.
+        fittable = status != -4
+        for alt in _alternative_starts(m, theta0, x_all, w_all):
+            idx = np.flatnonzero(fittable if m.ordered else (fittable & ~out["converged"].to_numpy()))
+            if idx.size == 0:
                 break
-            alt = theta0[failed].copy()
-            alt[:, m.free.index("b")] = sign
-            if "e" in m.free:
-                with np.errstate(all="ignore"):
-                    gm = np.exp(np.nanmean(np.log(pos[failed]), 1))
-                alt[:, m.free.index("e")] = np.where(np.isfinite(gm), gm, 1.0)
-            sub, sub_cov = fit_arrays(x_all[failed], y_all[failed], m, weights=w_all[failed], start=alt, ftol=ftol,
-                                      xtol=xtol, max_iter=max_iter, retry=False,
+            sub, sub_cov = fit_arrays(x_all[idx], y_all[idx], m, weights=w_all[idx], start=alt[idx], ftol=ftol,
+                                      xtol=xtol, max_iter=max_iter, retry=False, collapse=collapse,
                                       abandon_runaway=abandon_runaway, method=method, return_cov=True)
             good = sub["converged"].to_numpy()
-            out.iloc[failed[good]] = sub.iloc[np.flatnonzero(good)].to_numpy()
-            cov[failed[good]] = sub_cov[good]
-            failed = failed[~good]
+            was = out["converged"].to_numpy()[idx]
+            with np.errstate(invalid="ignore"):
+                better = good & (~was | (sub["rss"].to_numpy() < out["rss"].to_numpy()[idx]))
+            out.iloc[idx[better]] = sub.iloc[np.flatnonzero(better)].to_numpy()
+            cov[idx[better]] = sub_cov[better]
         out["converged"] = out["converged"].astype(bool)
         out["status"] = out["status"].astype(int)
         out["n_iter"] = out["n_iter"].astype(int)
         out["e_side"] = out["e_side"].astype(int)
     return (out, cov) if return_cov else out
+
+
+def _alternative_starts(m: Model, theta0: np.ndarray, x: np.ndarray, w: np.ndarray) -> list[np.ndarray]:
+    """The generic starts of :func:`perturbkit.dose._fit.start_values`, for every curve at once:
+    the self-start's limits with ``b = +-1`` at the geometric-mean positive dose; for the
+    ordered families also ``b = +-2`` at the quartiles of log dose and, with ``f`` free,
+    ``f`` = 0.3 and 3."""
+    pos = np.where((x > 0) & (w > 0), x, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows of unfittable curves
+        lpos = np.log(pos)
+        gm = np.exp(np.nanmean(lpos, 1))
+        quart = {q: np.exp(np.nanquantile(lpos, q, axis=1)) for q in (0.25, 0.75)}
+    specs = [(sign, gm, 1.0) for sign in (1.0, -1.0)]
+    if m.ordered:
+        specs += [(sign, quart[q], 1.0) for q in (0.25, 0.75) for sign in (2.0, -2.0)]
+        if "f" in m.free:
+            specs += [(sign, gm, f0) for f0 in (0.3, 3.0) for sign in (1.0, -1.0)]
+    out = []
+    for b, e, f in specs:
+        alt = theta0.copy()
+        alt[:, m.free.index("b")] = b
+        if "e" in m.free:
+            alt[:, m.free.index("e")] = np.where(np.isfinite(e), e, 1.0)
+        if "f" in m.free:
+            alt[:, m.free.index("f")] = f
+        out.append(alt)
+    return out
 
 
 _LOG0 = -1e6  # log(0) stand-in: exp(b * (-1e6 - log e)) is exactly 0 or inf for any usable b
@@ -274,8 +301,8 @@ def _model_and_jac(m: Model, x, lx, psi, *, jac: bool = True):
 
     Log-logistic models with f = 1 (LL.2-LL.4) take a lean path on precomputed log doses."""
     if not _fast(m):
-        theta = _theta(m, psi)
-        return m(x, theta), (m.jacobian(x, theta, log_e=True) if jac else None)
+        # the ordered families (W1, W2, LL.5) iterate on log(d - c), as fit_curve does
+        return m(x, _theta(m, psi)), (_jac_psi(m, x, psi) if jac else None)
     full = m.full(_theta(m, psi))
     b, c, d, le = full[:, 0:1], full[:, 1:2], full[:, 2:3], np.log(full[:, 3:4])
     diff = lx - le
@@ -529,10 +556,9 @@ def _summarise(m: Model, x, y, w, psi, status, n_iter, n_obs, within) -> pd.Data
         jtj = np.einsum("bnk,bnl->bkl", jac, jac)
     df = n_obs - k
     with np.errstate(all="ignore"):
-        finite = np.isfinite(jtj).all((1, 2))
-        jtj[~finite] = np.eye(k)
-        eig = np.linalg.eigvalsh(jtj)
-        singular = ~finite | (eig[:, 0] <= 1e-10 * np.maximum(np.abs(eig[:, -1]), 1e-300))
+        # identifiability on the correlation scale, as fit_curve judges it (the raw
+        # eigenvalue ratio mostly reflects the units of e against b, c, d)
+        singular = ~_nonsingular(jtj)
         jtj[singular] = np.eye(k)
         cov = np.linalg.inv(jtj) * (rss / np.maximum(df, 1))[:, None, None]
         se = np.sqrt(np.einsum("bkk->bk", cov))

@@ -123,37 +123,44 @@ def _gap(model: Model) -> tuple[int, int] | None:
 
 
 def _to_psi(model: Model, theta: np.ndarray) -> np.ndarray:
-    """Optimiser scale: log e, log f, and log(d - c) for the ordered families."""
-    psi = np.array(theta, float)
-    for j, p in enumerate(model.free):
-        if p in ("e", "f"):
-            psi[j] = np.log(psi[j])
-    gap = _gap(model)
-    if gap is not None:
-        psi[gap[1]] = np.log(theta[gap[1]] - theta[gap[0]])
+    """Optimiser scale: log e, log f, and log(d - c) for the ordered families.
+
+    Works on one parameter vector ``(k,)`` or a batch ``(B, k)`` (the batched fitter uses the
+    same scale, so :func:`fit_curve` and :func:`~perturbkit.dose.fit_curves` agree)."""
+    theta = np.asarray(theta, float)
+    psi = theta.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j, p in enumerate(model.free):
+            if p in ("e", "f"):
+                psi[..., j] = np.log(theta[..., j])
+        gap = _gap(model)
+        if gap is not None:  # NaN when a start has d <= c: such a start is skipped
+            psi[..., gap[1]] = np.log(theta[..., gap[1]] - theta[..., gap[0]])
     return psi
 
 
 def _to_theta(model: Model, psi: np.ndarray) -> np.ndarray:
-    theta = np.array(psi, float)
+    psi = np.asarray(psi, float)
+    theta = psi.copy()
+    # exp is capped at e^700: a run-away iterate overflows to a huge finite value, not inf
     for j, p in enumerate(model.free):
         if p in ("e", "f"):
-            theta[j] = np.exp(theta[j])
+            theta[..., j] = np.exp(np.minimum(psi[..., j], 700.0))
     gap = _gap(model)
     if gap is not None:
-        theta[gap[1]] = theta[gap[0]] + np.exp(psi[gap[1]])
+        theta[..., gap[1]] = theta[..., gap[0]] + np.exp(np.minimum(psi[..., gap[1]], 700.0))
     return theta
 
 
 def _jac_psi(model: Model, x: np.ndarray, psi: np.ndarray) -> np.ndarray:
-    """d response / d psi (the chain rule through :func:`_to_theta`)."""
+    """d response / d psi (the chain rule through :func:`_to_theta`), shape ``x.shape + (k,)``."""
     theta = _to_theta(model, psi)
     jac = model.jacobian(x, theta, log_e=True)
     gap = _gap(model)
     if gap is not None:
         ic, id_ = gap
         jac[..., ic] = jac[..., ic] + jac[..., id_]
-        jac[..., id_] = jac[..., id_] * (theta[id_] - theta[ic])
+        jac[..., id_] = jac[..., id_] * (theta[..., id_] - theta[..., ic])[..., None]
     return jac
 
 
@@ -397,23 +404,28 @@ def _fit_continuous(model: Model, x, y, w, starts, max_nfev, observed):
     return best_valid if best_valid is not None else best
 
 
-def _nonsingular(info: np.ndarray) -> bool:
+def _nonsingular(info: np.ndarray) -> bool | np.ndarray:
     """Whether the information matrix can be inverted, judged on the correlation scale.
 
     ``e`` and ``f`` may differ from ``b``, ``c``, ``d`` by orders of magnitude, so the raw
     matrix's eigenvalue ratio reflects the units of the parameters, not their
     identifiability: rescaling to unit diagonal (what the standard errors are relative to)
     removes the units and leaves the correlations, whose smallest eigenvalue is 0 exactly
-    when some combination of parameters is not informed by the data."""
-    if not np.all(np.isfinite(info)):
-        return False
-    diag = np.diag(info)
-    if np.any(diag <= 0):
-        return False
-    scale = np.sqrt(diag)
-    corr = info / np.outer(scale, scale)
-    eig = np.linalg.eigvalsh((corr + corr.T) / 2)
-    return bool(eig.min() > 1e-10)
+    when some combination of parameters is not informed by the data.
+
+    ``info`` is one ``(k, k)`` matrix (returns a bool) or a batch ``(B, k, k)`` (a bool array,
+    as the batched fitter uses it)."""
+    info = np.asarray(info, float)
+    k = info.shape[-1]
+    with np.errstate(invalid="ignore"):
+        diag = np.diagonal(info, axis1=-2, axis2=-1)
+        ok = np.isfinite(info).all((-2, -1)) & (diag > 0).all(-1)
+    safe = np.where(ok[..., None, None], info, np.eye(k))
+    scale = np.sqrt(np.diagonal(safe, axis1=-2, axis2=-1))
+    corr = safe / (scale[..., :, None] * scale[..., None, :])
+    eig = np.linalg.eigvalsh((corr + np.swapaxes(corr, -1, -2)) / 2)
+    out = ok & (eig[..., 0] > 1e-10)
+    return bool(out) if out.ndim == 0 else out
 
 
 def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
