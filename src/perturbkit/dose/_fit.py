@@ -404,6 +404,9 @@ def _fit_continuous(model: Model, x, y, w, starts, max_nfev, observed):
     return best_valid if best_valid is not None else best
 
 
+_SINGULAR = float(np.sqrt(np.finfo(float).eps))
+
+
 def _nonsingular(info: np.ndarray) -> bool | np.ndarray:
     """Whether the information matrix can be inverted, judged on the correlation scale.
 
@@ -411,7 +414,10 @@ def _nonsingular(info: np.ndarray) -> bool | np.ndarray:
     matrix's eigenvalue ratio reflects the units of the parameters, not their
     identifiability: rescaling to unit diagonal (what the standard errors are relative to)
     removes the units and leaves the correlations, whose smallest eigenvalue is 0 exactly
-    when some combination of parameters is not informed by the data.
+    when some combination of parameters is not informed by the data. The cut-off is the square
+    root of machine precision (1.5e-8): the information comes from derivatives accurate to about
+    that, so a smaller eigenvalue cannot be told from 0 (and would inflate a standard error more
+    than 8000-fold over its value with the other parameters known).
 
     ``info`` is one ``(k, k)`` matrix (returns a bool) or a batch ``(B, k, k)`` (a bool array,
     as the batched fitter uses it)."""
@@ -424,7 +430,7 @@ def _nonsingular(info: np.ndarray) -> bool | np.ndarray:
     scale = np.sqrt(np.diagonal(safe, axis1=-2, axis2=-1))
     corr = safe / (scale[..., :, None] * scale[..., None, :])
     eig = np.linalg.eigvalsh((corr + np.swapaxes(corr, -1, -2)) / 2)
-    out = ok & (eig[..., 0] > 1e-10)
+    out = ok & (eig[..., 0] > _SINGULAR)
     return bool(out) if out.ndim == 0 else out
 
 
