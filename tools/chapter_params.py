@@ -10,6 +10,9 @@ declared type, before any kernel starts:
 - ``int`` takes ``1000`` or ``1e3`` (only when integral); ``float`` takes any finite number;
 - ``list``/``tuple`` take a comma list (``LL.4,W1.4``) or a Python literal (``[0.1, 0.5]``),
   elements typed like the default's elements; one value is a one-element list, never its letters;
+- ``dict`` (a group of related settings) takes a mapping as a Python literal or YAML
+  (``{epochs: 100}``); only the keys given change, the others keep their defaults, an unknown
+  key is an error listing the known ones, and each value is typed like that key's default;
 - a parameter whose default is ``None`` (or annotated ``X | None``) also takes ``None``.
 
     python tools/chapter_params.py CHAPTER        # list the declared parameters
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TYPES = ("bool", "int", "float", "str", "list", "tuple")
+TYPES = ("bool", "int", "float", "str", "list", "tuple", "dict")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -94,14 +97,59 @@ def declared(chapter: str, root: Path = ROOT) -> dict[str, Param]:
         except ValueError:
             raise ParameterError(f"{where}: the default of {name} must be a literal") from None
         optional = optional or default is None
-        element = None
-        if kind in {"list", "tuple"} and default:
-            kinds = {type(v).__name__ for v in default}
-            element = "float" if kinds == {"int", "float"} else kinds.pop() if len(kinds) == 1 else None
-            element = element if element in TYPES else None
+        if kind == "dict" and not isinstance(default, dict):
+            raise ParameterError(f"{where}: the default of {name} must be a dict literal")
+        # the help comment ends the statement's last line; a multi-line dict may carry it on its first
         rest = lines[stmt.end_lineno - 1][stmt.end_col_offset:]
+        if "#" not in rest and stmt.end_lineno != stmt.lineno:
+            rest = lines[stmt.lineno - 1]
         help_text = rest.split("#", 1)[1].strip() if "#" in rest else ""
-        out[name] = Param(name, kind, default, optional, element, help_text)
+        out[name] = Param(name, kind, default, optional, _element(kind, default), help_text)
+    return out
+
+
+def _element(kind: str, default: object) -> str | None:
+    """The type every element of a list/tuple default shares (ints and floats: float), if any."""
+    if kind not in {"list", "tuple"} or not default:
+        return None
+    kinds = {type(v).__name__ for v in default}
+    element = "float" if kinds == {"int", "float"} else kinds.pop() if len(kinds) == 1 else None
+    return element if element in TYPES else None
+
+
+def _like(name: str, default: object) -> Param | None:
+    """A parameter typed like ``default`` (a dict entry's default), or None for an untyped value."""
+    kind = type(default).__name__
+    if kind not in TYPES or kind == "dict":
+        return None
+    return Param(name, kind, default, False, _element(kind, default))
+
+
+def _mapping(param: Param, value: object) -> dict:
+    """``value`` merged over the dict parameter's default, every key checked and typed."""
+    name = param.name
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            import yaml
+
+            try:
+                value = yaml.safe_load(text)
+            except yaml.YAMLError:
+                value = None
+    if not isinstance(value, dict):
+        raise ParameterError(f"{name} is a dict: pass a mapping such as '{{key: value}}', got {value!r}")
+    default = param.default or {}
+    out = dict(default)
+    for key, item in value.items():
+        if default and key not in default:
+            close = difflib.get_close_matches(str(key), [str(k) for k in default], n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ParameterError(f"{name} has no key {key!r}{hint}; known keys: {', '.join(map(str, default))}")
+        like = _like(f"{name}[{key!r}]", default.get(key))
+        out[key] = coerce(like, item) if like is not None else item
     return out
 
 
@@ -143,6 +191,8 @@ def coerce(param: Param, value: object) -> object:
         if param.optional:
             return None
         raise ParameterError(f"{name} ({param.type}) cannot be None")
+    if param.type == "dict":
+        return _mapping(param, value)
     if param.type in {"list", "tuple"}:
         if isinstance(value, str):
             text = value.strip()

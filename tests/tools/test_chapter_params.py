@@ -57,6 +57,31 @@ def test_lists_and_tuples() -> None:
         cp.parse("screens", {"moi_grid": "0.1,x"})
 
 
+def test_dicts_merge_over_their_default_with_typed_checked_keys() -> None:
+    default = cp.declared("screens")["budgets"].default
+    assert default["gnn_epochs"] == 400 and cp.declared("screens")["budgets"].help.startswith("per-method budgets")
+    # YAML or a Python literal; only the given keys change; text is typed like the key's default
+    got = cp.parse("screens", {"budgets": "{gnn_epochs: 1e2, rra_null: '50'}"})["budgets"]
+    assert got == {**default, "gnn_epochs": 100, "rra_null": 50}
+    assert type(got["gnn_epochs"]) is int
+    assert cp.parse("screens", {"simulations": '{"moi_cells": 500}'})["simulations"]["moi_cells"] == 500
+    assert cp.parse("screens", {"budgets": {"gnn_layers": 3}})["budgets"]["gnn_layers"] == 3
+    with pytest.raises(cp.ParameterError, match=r"budgets has no key 'gnn_epoch' \(did you mean gnn_epochs\?\); "
+                       r"known keys: design_permutations, rra_null"):
+        cp.parse("screens", {"budgets": "{gnn_epoch: 100}"})
+    with pytest.raises(cp.ParameterError, match=r"budgets\['gnn_hidden'\] is an int, got '2.5'"):
+        cp.parse("screens", {"budgets": "{gnn_hidden: 2.5}"})
+    with pytest.raises(cp.ParameterError, match="scperturb is a dict: pass a mapping"):
+        cp.parse("screens", {"scperturb": "25"})
+
+
+def test_screens_groups_its_settings_into_at_most_twelve_parameters() -> None:
+    # issue #15: a reader sees the knobs they would turn; per-method budgets sit in dicts
+    params = cp.declared("screens")
+    assert len(params) <= 12, list(params)
+    assert {p.name for p in params.values() if p.type == "dict"} == {"scperturb", "budgets", "simulations"}
+
+
 @pytest.mark.parametrize(
     ("name", "text", "match"),
     [("smoke", "flase", "smoke is a bool: pass true or false"),
