@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -93,6 +94,11 @@ def test_synergy_summary_plots():
     ax = pk.pl.synergy_wells(wells)
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HSA", "Bliss"]
+    full = wells[wells["n_drugs"] == wells.groupby(["block_id", "method"])["n_drugs"].transform("max")]
+    expected = [float(full.loc[(full.method == m) & (full.block_id == b), "synergy"].median())
+                for m in ("hsa", "bliss") for b in pd.unique(full["block_id"])]
+    medians = [float(line.get_ydata()[0]) for line in ax.lines if line.get_label() == "median"]
+    np.testing.assert_allclose(medians, expected)
     with pytest.raises(KeyError, match="pk.tl.synergy"):
         pk.pl.synergy_wells(scores)
     plt.close("all")

@@ -34,6 +34,30 @@ def test_boxplot_medians_and_order():
     plt.close("all")
 
 
+def _medians(ax) -> list[float]:
+    return [float(line.get_ydata()[0]) for line in ax.lines if line.get_label() == "median"]
+
+
+def test_boxplot_hue_puts_one_box_per_group_and_level_side_by_side():
+    t = pd.DataFrame({"block": list("xxxxyyyy"), "method": ["hsa", "hsa", "bliss", "bliss"] * 2,
+                      "v": [1.0, 3.0, 10.0, 30.0, 5.0, 7.0, np.nan, np.nan]})
+    ax = pk.pl.boxplot(t, "v", group_key="block", hue="method", hue_order=["hsa", "bliss"],
+                       hue_labels={"hsa": "HSA"}, showfliers=False, rotation=20, reference=0.0)
+    # level by level, group by group; (y, bliss) has no finite value: a gap, not an error
+    assert _medians(ax) == [2.0, 6.0, 20.0]
+    centres = [float(np.mean(line.get_xdata())) for line in ax.lines if line.get_label() == "median"]
+    assert centres == pytest.approx([0.8, 1.8, 1.2])  # hsa left of each tick, bliss right
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y"]
+    assert ax.get_xticklabels()[0].get_rotation() == 20
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HSA", "bliss"]
+    assert ax.get_legend().get_title().get_text() == "method"
+    with pytest.raises(KeyError, match=r"groups \['zip'\] not in column 'method'"):
+        pk.pl.boxplot(t, "v", group_key="block", hue="method", hue_order=["zip"])
+    with pytest.raises(KeyError, match="methd"):
+        pk.pl.boxplot(t, "v", group_key="block", hue="methd")
+    plt.close("all")
+
+
 def test_histogram_counts_clip_and_hue():
     t = pd.DataFrame({"z": [-5.0, -0.9, 0.1, 0.6, 0.7, 3.0], "ok": [False, False, False, True, True, True]})
     ax = pk.pl.histogram(t, "z", bins=2, clip=(-1, 1), threshold=0.5, xlabel="Z factor (clipped)", ylabel="plates")
@@ -61,18 +85,4 @@ def test_strip_points_and_reference():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["all cells"]
     again = pk.pl.strip(t, "edistance", group_key="statistic")
     assert np.array_equal(again.collections[0].get_offsets(), ax.collections[0].get_offsets())  # same seed
-    plt.close("all")
-
-
-def test_score_by_size_line_and_log_axis():
-    t = pd.DataFrame({"n": [100, 10, 25], "auc": [0.9, 0.6, 0.7], "auc_sd": [0.01, 0.05, 0.03]})
-    ax = pk.pl.score_by_size(t, "auc", size_key="n", error="auc_sd", reference=0.5, ylim=(0.4, 1.0))
-    assert [float(x) for x in ax.lines[0].get_xdata()] == [10, 25, 100]
-    assert [float(y) for y in ax.lines[0].get_ydata()] == [0.6, 0.7, 0.9]
-    assert ax.get_xscale() == "log" and ax.get_ylim() == (0.4, 1.0)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "25", "100"]
-    with pytest.raises(ValueError, match="positive sizes"):
-        pk.pl.score_by_size(t.assign(n=0), "auc", size_key="n")
-    with pytest.raises(KeyError, match="auc_se"):
-        pk.pl.score_by_size(t, "auc", size_key="n", error="auc_se")
     plt.close("all")

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from anndata import AnnData  # noqa: E402
@@ -55,6 +56,14 @@ def test_drug_scores_by_group_draws():
     assert ax.get_xlabel() == "drug" and ax.get_ylabel() == "DRS" and ax.get_title()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["drug0", "drug1", "drug2", "drug3"]
     assert len(ax.get_legend().get_texts()) == 3
+    # the boxes are the scores: per drug, then per subpopulation (legend order), the medians
+    groups = cells.obs["subpopulation"].astype("category")
+    scores = pd.DataFrame(cells.obsm["scdr"])
+    expected = [float(scores.loc[(groups == g).to_numpy(), d].median())
+                for g in groups.cat.categories for d in scores.columns]
+    medians = [float(line.get_ydata()[0]) for line in ax.lines if line.get_label() == "median"]
+    np.testing.assert_allclose(medians, expected)
+    assert ax.get_legend().get_title().get_text() == "subpopulation"
     with pytest.raises(KeyError, match="nope"):
         pk.pl.drug_scores_by_group(cells, key="scdr", group_key="nope")
     plt.close("all")

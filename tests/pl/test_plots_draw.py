@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import perturbkit as pk  # noqa: E402
@@ -28,6 +29,10 @@ def test_plots_draw_labelled_axes():
     axes.append(pk.pl.resistance_curves(cells))
     for ax in axes:
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    # screen_counts: one box per sample at the median of log2(normalised count + 1)
+    medians = [float(line.get_ydata()[0]) for line in axes[1].lines if line.get_label() == "median"]
+    np.testing.assert_allclose(medians, np.median(np.log2(np.asarray(screen.layers["normalized"]) + 1), axis=0))
+    assert [t.get_text() for t in axes[1].get_xticklabels()] == list(screen.var_names)
     plt.close("all")
     with pytest.raises(KeyError, match="resistant_subpopulation"):
         pk.pl.resistance_curves(pk.data.simulate_resistance(seed=0, n_cells_per_dose=20))

@@ -36,14 +36,20 @@ def boxplot(
     *,
     group_key: str,
     order: Sequence[str] | None = None,
+    hue: str | None = None,
+    hue_order: Sequence[str] | None = None,
+    hue_labels: dict | None = None,
     log: bool = False,
     reference: float | None = None,
+    showfliers: bool = True,
+    rotation: float = 0.0,
     xlabel: str | None = None,
     ylabel: str | None = None,
     title: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """One box of ``value`` per group (median, quartiles, whiskers at 1.5 IQR).
+    """One box of ``value`` per group (median, quartiles, whiskers at 1.5 IQR), or with
+    ``hue`` one coloured box per group and hue level, side by side.
 
     Parameters
     ----------
@@ -52,13 +58,24 @@ def boxplot(
     value
         Numeric column drawn.
     group_key
-        Column naming the groups (one box each).
+        Column naming the groups (one box, or one cluster of boxes, each).
     order
         Groups to draw, left to right (default: categories or order of appearance).
+    hue
+        Column splitting each group into side-by-side boxes (coloured, with a legend), or
+        ``None``. A (group, level) pair without observations leaves a gap.
+    hue_order
+        Hue levels to draw, in order (default: categories or order of appearance).
+    hue_labels
+        Level -> legend text (default the level itself).
     log
         Draw the value on a log10 axis (values must be positive).
     reference
         y position of a thin horizontal reference line (e.g. 0), or ``None``.
+    showfliers
+        Draw the points beyond the whiskers (``False`` for large groups).
+    rotation
+        Rotation of the group labels, in degrees.
     xlabel, ylabel
         Axis labels (default ``group_key`` and ``value``).
     {title}
@@ -73,19 +90,45 @@ def boxplot(
     >>> ax = pk.pl.boxplot(t, "umis", group_key="sample", log=True)
     >>> [float(line.get_ydata()[0]) for line in ax.lines if line.get_label() == "median"]
     [1000.0, 2000.0]
+    >>> t["kit"] = ["v2", "v3", "v3", "v2", "v3", "v3"]
+    >>> ax = pk.pl.boxplot(t, "umis", group_key="sample", hue="kit")
+    >>> [float(line.get_ydata()[0]) for line in ax.lines if line.get_label() == "median"]  # a/v2, b/v2, a/v3, b/v3
+    [900.0, 1900.0, 1050.0, 2050.0]
     """
-    require_columns(table, [value, group_key], "a table with one row per observation")
+    require_columns(table, [value, group_key] + ([hue] if hue else []), "a table with one row per observation")
     groups = _groups(table, group_key, order)
-    data = [table.loc[table[group_key] == g, value].dropna().to_numpy(dtype=float) for g in groups]
-    empty = [g for g, d in zip(groups, data, strict=True) if d.size == 0]
+    finite = table[value].notna().to_numpy()
+    in_group = [(table[group_key] == g).to_numpy() & finite for g in groups]
+    empty = [g for g, sel in zip(groups, in_group, strict=True) if not sel.any()]
     if empty:
         raise ValueError(f"groups {empty} of {group_key!r} have no finite {value!r}")
-    if log and min(d.min() for d in data) <= 0:
+    values = table[value].to_numpy(dtype=float)
+    if log and values[finite].min() <= 0:
         raise ValueError(f"log=True needs positive {value!r}; got values <= 0")
-    ax = new_axes(ax, (max(4.0, 0.7 * len(groups) + 2), 3.5))
-    parts = ax.boxplot(data, tick_labels=[str(g) for g in groups])
-    for line in parts["medians"]:
-        line.set_label("median")
+    levels = [None] if hue is None else _groups(table, hue, hue_order)
+    ax = new_axes(ax, (max(4.0, 0.7 * len(groups) * len(levels) + 2), 3.5))
+    positions = np.arange(1, len(groups) + 1, dtype=float)
+    width = 0.8 / len(levels)
+    for k, level in enumerate(levels):
+        sel = in_group if hue is None else [s & (table[hue] == level).to_numpy() for s in in_group]
+        keep = [i for i, s in enumerate(sel) if s.any()]
+        if not keep:
+            continue
+        shift = (k - (len(levels) - 1) / 2) * width
+        style = {} if hue is None else {"patch_artist": True, "medianprops": {"color": "black"},
+                                        "boxprops": {"facecolor": f"C{k % 10}", "alpha": 0.6}}
+        parts = ax.boxplot([values[sel[i]] for i in keep], positions=positions[keep] + shift,
+                           widths=0.5 if hue is None else 0.9 * width, showfliers=showfliers,
+                           manage_ticks=False, **style)
+        for line in parts["medians"]:
+            line.set_label("median")
+    ax.set_xticks(positions, [str(g) for g in groups], rotation=rotation)
+    ax.set_xlim(0.5, len(groups) + 0.5)
+    if hue is not None:
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color=f"C{k % 10}", alpha=0.6, label=(hue_labels or {}).get(lv, str(lv)))
+                           for k, lv in enumerate(levels)], title=hue.replace("_", " "), fontsize=8, frameon=False)
     if log:
         ax.set_yscale("log")
     if reference is not None:

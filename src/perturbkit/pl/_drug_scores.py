@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ._axes import new_axes
+from ._distributions import boxplot
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -180,8 +182,6 @@ def drug_scores_by_group(
     >>> pk.tl.scdr_scores(cells, pk.tl.drug_response_signatures(sim["ic50"], sim["expression"]))
     >>> ax = pk.pl.drug_scores_by_group(cells, key="scdr", group_key="subpopulation")
     """
-    import matplotlib.pyplot as plt
-
     if key not in adata.obsm:
         raise KeyError(f"adata.obsm has no {key!r}: run the scoring call (e.g. pk.tl.scdr_scores) first")
     if group_key not in adata.obs.columns:
@@ -189,21 +189,14 @@ def drug_scores_by_group(
     if adata.n_obs == 0:
         raise ValueError("adata has no cells: nothing to draw")
     scores = pd.DataFrame(adata.obsm[key])
+    drugs = [str(d) for d in scores.columns]
     groups = adata.obs[group_key].astype("category")
-    cats = list(groups.cat.categories)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(1.2 + 0.6 * scores.shape[1] * len(cats) / 2, 3.8))
-    width = 0.8 / len(cats)
-    positions = np.arange(scores.shape[1])
-    for k, cat in enumerate(cats):
-        sel = (groups == cat).to_numpy()
-        data = [scores.loc[sel, d].dropna().to_numpy() for d in scores.columns]
-        ax.boxplot(data, positions=positions + (k - (len(cats) - 1) / 2) * width, widths=0.8 * width,
-                   patch_artist=True, boxprops={"facecolor": f"C{k % 10}", "alpha": 0.6},
-                   medianprops={"color": "black"}, showfliers=False, manage_ticks=False)
-        ax.plot([], [], color=f"C{k % 10}", lw=6, alpha=0.6, label=str(cat))
-    ax.set_xticks(positions, [str(d) for d in scores.columns])
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set(xlabel="drug", ylabel=score_label, title=title)
-    ax.legend(title=group_key, fontsize=8, frameon=False)
-    return ax
+    # one row per (cell, drug); the hue column keeps group_key's name so the legend is titled by it
+    long = pd.DataFrame({"_drug": np.repeat([drugs], len(scores), axis=0).ravel(),
+                         group_key: np.repeat(groups.to_numpy(), len(drugs)),
+                         "_score": scores.to_numpy(dtype=float).ravel()})
+    long[group_key] = pd.Categorical(long[group_key], categories=groups.cat.categories)
+    n_groups = len(groups.cat.categories)
+    return boxplot(long, "_score", group_key="_drug", order=drugs, hue=group_key, reference=0.0,
+                   showfliers=False, xlabel="drug", ylabel=score_label, title=title,
+                   ax=new_axes(ax, (1.2 + 0.6 * len(drugs) * n_groups / 2, 3.8)))

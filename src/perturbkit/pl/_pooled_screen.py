@@ -10,6 +10,8 @@ import pandas as pd
 from anndata import AnnData
 
 from .._keys import NORMALIZED, require_layer
+from ._axes import new_axes
+from ._distributions import boxplot
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -102,18 +104,12 @@ def screen_counts(
     >>> s = pk.data.simulate_pooled_screen(n_genes=50, seed=0); pk.pp.normalize_screen(s)
     >>> ax = pk.pl.screen_counts(s)
     """
-    import matplotlib.pyplot as plt
-
     x = np.asarray(require_layer(adata, layer, producer=f"pk.pp.normalize_screen(adata, key_added={layer!r})"),
                    dtype=float)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 3.5))
-    ax.boxplot([np.log2(col + 1) for col in x.T], showfliers=False)
-    ax.set_xticks(range(1, adata.n_vars + 1), list(adata.var_names), rotation=30)
-    ax.set_ylabel(f"log2({layer} count + 1)")
-    ax.set_xlabel("sample")
-    ax.set_title(title)
-    return ax
+    samples = [str(v) for v in adata.var_names]
+    long = pd.DataFrame({"sample": np.tile(samples, adata.n_obs), "log2_count": np.log2(x + 1).ravel()})
+    return boxplot(long, "log2_count", group_key="sample", order=samples, showfliers=False, rotation=30,
+                   xlabel="sample", ylabel=f"log2({layer} count + 1)", title=title, ax=new_axes(ax, (5.5, 3.5)))
 
 
 @fill_doc

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._axes import new_axes
+from ._distributions import boxplot
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -173,32 +175,13 @@ def synergy_wells(
     >>> wells = pd.concat([pk.tl.synergy(b, method=m) for m in ("hsa", "bliss")])
     >>> ax = pk.pl.synergy_wells(wells)
     """
-    import matplotlib.pyplot as plt
-
     for col in ("block_id", "method", "n_drugs", "synergy"):
         if col not in wells.columns:
             raise KeyError(f"wells has no column {col!r}; concatenate outputs of pk.tl.synergy")
     full = wells["n_drugs"] == wells.groupby(["block_id", "method"])["n_drugs"].transform("max")
     wells = wells[full]
-    methods = tuple(pd.unique(wells["method"])) if methods is None else tuple(methods)
-    blocks = list(pd.unique(wells["block_id"]))
-    if ax is None:
-        _, ax = plt.subplots(figsize=(11, 4))
-    width = 0.8 / max(len(methods), 1)
-    for k, m in enumerate(methods):
-        data = [wells.loc[(wells.block_id == b) & (wells.method == m), "synergy"].to_numpy() for b in blocks]
-        keep = [i for i, d in enumerate(data) if len(d)]
-        if not keep:
-            continue
-        bp = ax.boxplot([data[i] for i in keep], positions=np.array(keep) + (k - (len(methods) - 1) / 2) * width,
-                        widths=width * 0.9, showfliers=False, patch_artist=True)
-        for box in bp["boxes"]:
-            box.set_facecolor(plt.cm.tab10(k))
-        ax.plot([], [], c=plt.cm.tab10(k), lw=6, label=_METHOD_NAMES.get(m, m))
-    ax.axhline(0, c="k", lw=0.5)
-    ax.set_xticks(range(len(blocks)), blocks, rotation=20)
-    ax.set_xlabel("block")
-    ax.set_ylabel("well synergy (% inhibition points)")
-    ax.set_title(title)
-    ax.legend(frameon=False, ncols=len(methods), fontsize=8)
-    return ax
+    methods = list(pd.unique(wells["method"])) if methods is None else list(methods)
+    return boxplot(wells, "synergy", group_key="block_id", order=list(pd.unique(wells["block_id"])),
+                   hue="method", hue_order=methods, hue_labels=_METHOD_NAMES, reference=0.0,
+                   showfliers=False, rotation=20, xlabel="block", ylabel="well synergy (% inhibition points)",
+                   title=title, ax=new_axes(ax, (11, 4)))
