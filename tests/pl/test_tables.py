@@ -77,6 +77,33 @@ def test_table_lines_draws_each_column_against_the_index():
         pk.pl.table_lines(moi.set_axis(["a", "b", "c"]), value_label="share", title="MOI")
 
 
+def test_table_lines_error_bars_and_ticks_at_the_index():
+    t = pd.DataFrame({"n": [10, 25, 100], "auc": [0.6, 0.7, 0.9], "auc_sd": [0.05, 0.03, 0.01]}).set_index("n")
+    ax = pk.pl.table_lines(t[["auc"]], errors=t["auc_sd"], log_x=True, index_ticks=True, reference=0.5,
+                           limits=(0.4, 1.0), value_label="AUC", title="AUC by size")
+    bars = ax.containers[0]
+    assert list(bars.lines[0].get_xdata()) == [10, 25, 100] and list(bars.lines[0].get_ydata()) == [0.6, 0.7, 0.9]
+    # the bar segments run from value - sd to value + sd
+    segments = bars.lines[2][0].get_segments()
+    np.testing.assert_allclose([(s[0][1], s[1][1]) for s in segments], [(0.55, 0.65), (0.67, 0.73), (0.89, 0.91)])
+    assert ax.get_xscale() == "log" and ax.get_ylim() == (0.4, 1.0)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["10", "25", "100"]
+    # a table of errors covers some columns; the others are plain lines
+    two = t.assign(other=[0.5, 0.5, 0.5])[["auc", "other"]]
+    ax = pk.pl.table_lines(two, errors=t[["auc_sd"]].set_axis(["auc"], axis=1), value_label="AUC", title="t")
+    assert len(ax.containers) == 1
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["auc", "other"]
+    with pytest.raises(ValueError, match="log_x=True needs a positive index"):
+        pk.pl.table_lines(t.set_axis([0, 25, 100])[["auc"]], log_x=True, value_label="AUC", title="t")
+    with pytest.raises(KeyError, match=r"error columns \['auc_se'\] not in the table"):
+        pk.pl.table_lines(t[["auc"]], errors=t[["auc_sd"]].set_axis(["auc_se"], axis=1), value_label="AUC", title="t")
+    with pytest.raises(ValueError, match="one-column table"):
+        pk.pl.table_lines(two, errors=t["auc_sd"], value_label="AUC", title="t")
+    with pytest.raises(ValueError, match="index"):
+        pk.pl.table_lines(t[["auc"]], errors=t["auc_sd"].iloc[:2], value_label="AUC", title="t")
+    plt.close("all")
+
+
 def test_table_heatmap_symmetric_scale_and_grey_missing():
     m = pd.DataFrame([[-3.0, 1.0], [np.nan, 0.5]], index=pd.Index(["T1", "T2"], name="target"),
                      columns=pd.Index(["m1", "m2"], name="motif"))

@@ -27,7 +27,6 @@ from ._effects import edistance as edistance
 from ._effects import group_bars as group_bars
 from ._effects import intervals as intervals
 from ._effects import lfc_heatmap as lfc_heatmap
-from ._effects import score_by_size as score_by_size
 from ._effects import volcano as volcano
 from ._embedding import embedding as embedding
 from ._flows import flow_matrix as flow_matrix

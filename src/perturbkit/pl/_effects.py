@@ -14,7 +14,7 @@ from ._axes import require_columns as _need
 from ._docs import fill_doc
 from ._tables import table_heatmap
 
-__all__ = ["benchmark", "edistance", "group_bars", "intervals", "lfc_heatmap", "score_by_size", "volcano"]
+__all__ = ["benchmark", "edistance", "group_bars", "intervals", "lfc_heatmap", "volcano"]
 
 
 @fill_doc
@@ -222,78 +222,6 @@ def group_bars(
     if xlim is not None:
         ax.set_xlim(*xlim)
     ax.set(xlabel=xlabel or value, ylabel=group_key.replace("_", " "), title=title or f"{value} per {group_key}")
-    return ax
-
-
-@fill_doc
-def score_by_size(
-    table: pd.DataFrame,
-    value: str,
-    *,
-    size_key: str,
-    error: str | None = None,
-    reference: float | None = None,
-    log_size: bool = True,
-    ylim: tuple[float, float] | None = None,
-    xlabel: str | None = None,
-    ylabel: str | None = None,
-    title: str | None = None,
-    ax: Axes | None = None,
-) -> Axes:
-    """A score against the number of cells (or samples) it was computed from, as a line with
-    error bars: how much of a score is sample size (e.g. Augur's AUC with more cells).
-
-    Parameters
-    ----------
-    table
-        One row per size, e.g. :func:`perturbkit.tl.augur` results concatenated over
-        ``subsample_size`` with a column of the size.
-    value
-        Score column (y).
-    size_key
-        Column of the sizes (x).
-    error
-        Column of error-bar half-widths (e.g. ``auc_sd``), or ``None``.
-    reference
-        y position of a dashed reference line (e.g. AUC 0.5), or ``None``.
-    log_size
-        Sizes on a log axis.
-    ylim
-        y-axis limits.
-    xlabel, ylabel
-        Axis labels (default ``size_key`` and ``value``).
-    {title}
-    {ax}
-
-    {returns_axes}
-
-    Examples
-    --------
-    >>> import pandas as pd, perturbkit as pk
-    >>> t = pd.DataFrame({"n": [10, 100], "auc": [0.6, 0.8], "auc_sd": [0.05, 0.01]})
-    >>> ax = pk.pl.score_by_size(t, "auc", size_key="n", error="auc_sd", reference=0.5)
-    >>> [float(y) for y in ax.lines[0].get_ydata()]
-    [0.6, 0.8]
-    """
-    _need(table, [size_key, value] + ([error] if error else []), "a table with one row per size")
-    if log_size and (table[size_key] <= 0).any():
-        raise ValueError(f"log_size=True needs positive sizes in {size_key!r}")
-    ax = _axes(ax, (5.5, 3.6))
-    t = table.sort_values(size_key)
-    ax.errorbar(t[size_key], t[value], yerr=t[error] if error else None, fmt="o-", c="#1f77b4", capsize=3)
-    if reference is not None:
-        ax.axhline(reference, ls="--", c="k", lw=1)
-    if log_size:
-        from matplotlib.ticker import NullFormatter
-
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # the sizes themselves are the ticks
-    sizes = t[size_key].unique()
-    ax.set_xticks(sizes, [f"{v:g}" for v in sizes])
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.set(xlabel=xlabel or size_key + (" (log scale)" if log_size else ""), ylabel=ylabel or value,
-           title=title if title is not None else f"{value} against {size_key}")
     return ax
 
 

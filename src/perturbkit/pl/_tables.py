@@ -174,6 +174,26 @@ def table_bars(
     return ax
 
 
+def _line_errors(errors: pd.DataFrame | pd.Series | None, values: pd.DataFrame) -> pd.DataFrame:
+    """``errors`` as a table of half-widths on ``values``' index (no columns when ``None``)."""
+    if errors is None:
+        return values.iloc[:, :0]
+    if isinstance(errors, pd.Series):
+        if values.shape[1] != 1:
+            raise ValueError(f"table_lines: a Series of errors needs a one-column table; the table has columns "
+                             f"{list(values.columns)}: pass a table of errors with those columns")
+        errors = errors.to_frame(values.columns[0])
+    errors = _numeric(errors, "table_lines errors")
+    unknown = [c for c in errors.columns if c not in values.columns]
+    if unknown:
+        raise KeyError(f"error columns {unknown} not in the table (columns: {list(values.columns)})")
+    if not errors.index.equals(values.index):
+        raise ValueError(f"table_lines: the errors' index {list(errors.index)} is not the table's {list(values.index)}")
+    if (errors < 0).any().any():
+        raise ValueError("table_lines: error-bar half-widths must be >= 0")
+    return errors
+
+
 @fill_doc
 def table_lines(
     table: pd.DataFrame,
@@ -183,14 +203,17 @@ def table_lines(
     x_label: str | None = None,
     dashed: Sequence[str] = (),
     colors: Sequence[str] | None = None,
+    errors: pd.DataFrame | pd.Series | None = None,
     log_x: bool = False,
+    index_ticks: bool = False,
     reference: float | None = None,
     reference_label: str | None = None,
     limits: tuple[float, float] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Curves of a wide table against its numeric index: one line (and legend entry) per
-    column, e.g. power against sequencing depth per readout.
+    column, e.g. power against sequencing depth per readout, or a score against the number
+    of cells it was computed from, with error bars (how much of a score is sample size).
 
     Parameters
     ----------
@@ -206,8 +229,14 @@ def table_lines(
         measurements.
     colors
         One colour per column.
+    errors
+        Error-bar half-widths (e.g. a standard deviation): a table with the same index whose
+        columns are (some of) ``table``'s, or, for a one-column ``table``, a Series on its index.
+        Columns without errors are drawn without bars.
     log_x
-        Log-scaled x axis.
+        Log-scaled x axis (the index must be positive).
+    index_ticks
+        Ticks at the index values, labelled with them (e.g. the sizes on a log axis).
     reference, reference_label
         A dashed horizontal line at this value (e.g. a baseline rule's precision), with its label.
     limits
@@ -224,6 +253,11 @@ def table_lines(
     >>> ax = pk.pl.table_lines(power, value_label="share of changes found", title="Power")
     >>> [[float(v) for v in line.get_ydata()] for line in ax.get_lines()]
     [[0.8, 0.9], [0.4, 0.7]]
+    >>> auc = pd.DataFrame({"n": [10, 100], "auc": [0.6, 0.8], "auc_sd": [0.05, 0.01]}).set_index("n")
+    >>> ax = pk.pl.table_lines(auc[["auc"]], errors=auc["auc_sd"], log_x=True, index_ticks=True, reference=0.5,
+    ...                        value_label="AUC", title="AUC against cells per condition")
+    >>> [t.get_text() for t in ax.get_xticklabels()], [float(v) for v in ax.containers[0].lines[0].get_ydata()]
+    (['10', '100'], [0.6, 0.8])
     """
     values = _numeric(table, "table_lines")
     if not pd.api.types.is_numeric_dtype(values.index):
@@ -233,17 +267,32 @@ def table_lines(
         raise KeyError(f"dashed columns {unknown} not in the table (columns: {list(values.columns)})")
     if colors is not None and len(colors) != values.shape[1]:
         raise ValueError(f"{len(colors)} colours for {values.shape[1]} columns {list(values.columns)}")
+    if log_x and (values.index <= 0).any():
+        raise ValueError(f"log_x=True needs a positive index ({values.index.name or 'x'}); got {list(values.index)}")
+    errs = _line_errors(errors, values)
     ax = _axes(ax, (6.5, 3.8))
     for i, col in enumerate(values.columns):
-        style = "--" if col in dashed else "o-"
-        ax.plot(values.index, values[col], style, color=colors[i] if colors is not None else None, label=str(col))
+        color = colors[i] if colors is not None else None
+        if col in errs:
+            ax.errorbar(values.index, values[col], yerr=errs[col], fmt="o-", capsize=3, color=color, label=str(col))
+        else:
+            ax.plot(values.index, values[col], "--" if col in dashed else "o-", color=color, label=str(col))
     _reference(ax, reference, reference_label, vertical=False)
     if log_x:
         ax.set_xscale("log")
+    if index_ticks:
+        from matplotlib.ticker import NullFormatter
+
+        ax.xaxis.set_minor_formatter(NullFormatter())  # the index values themselves are the ticks
+        ax.set_xticks(values.index, [f"{v:g}" for v in values.index])
     if limits is not None:
         ax.set_ylim(*limits)
     ax.set(xlabel=x_label if x_label is not None else (values.index.name or ""), ylabel=value_label, title=title)
-    ax.legend(frameon=False, fontsize=8)
+    # columns in table order (matplotlib lists error-bar containers after plain lines), then the reference
+    handles, labels = ax.get_legend_handles_labels()
+    rank = {str(c): i for i, c in enumerate(values.columns)}
+    order = sorted(range(len(labels)), key=lambda k: rank.get(labels[k], len(rank)))
+    ax.legend([handles[k] for k in order], [labels[k] for k in order], frameon=False, fontsize=8)
     return ax
 
 
