@@ -99,6 +99,8 @@ def test_synergy_summary_plots():
                 for m in ("hsa", "bliss") for b in pd.unique(full["block_id"])]
     medians = [float(line.get_ydata()[0]) for line in ax.lines if line.get_label() == "median"]
     np.testing.assert_allclose(medians, expected)
+    ax = pk.pl.synergy_wells(wells, xlabel="block (three-drug wells)", ylabel="synergy")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("block (three-drug wells)", "synergy")
     with pytest.raises(KeyError, match="pk.tl.synergy"):
         pk.pl.synergy_wells(scores)
     plt.close("all")

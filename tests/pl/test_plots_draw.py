@@ -33,6 +33,9 @@ def test_plots_draw_labelled_axes():
     medians = [float(line.get_ydata()[0]) for line in axes[1].lines if line.get_label() == "median"]
     np.testing.assert_allclose(medians, np.median(np.log2(np.asarray(screen.layers["normalized"]) + 1), axis=0))
     assert [t.get_text() for t in axes[1].get_xticklabels()] == list(screen.var_names)
+    assert axes[1].get_ylabel() == "log2(normalized count + 1)"
+    ax = pk.pl.screen_counts(screen, layer="counts", xlabel="library", ylabel="log2(reads + 1)")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("library", "log2(reads + 1)")
     plt.close("all")
     with pytest.raises(KeyError, match="resistant_subpopulation"):
         pk.pl.resistance_curves(pk.data.simulate_resistance(seed=0, n_cells_per_dose=20))

@@ -82,7 +82,13 @@ def screen_rank(
 
 @fill_doc
 def screen_counts(
-    adata: AnnData, *, layer: str = NORMALIZED, ax: Axes | None = None, title: str = "sgRNA read counts"
+    adata: AnnData,
+    *,
+    layer: str = NORMALIZED,
+    xlabel: str = "sample",
+    ylabel: str | None = None,
+    ax: Axes | None = None,
+    title: str = "sgRNA read counts",
 ) -> Axes:
     """Distribution of log2(count + 1) per sample (box plot), before or after normalisation.
 
@@ -93,6 +99,8 @@ def screen_counts(
     layer
         Layer to draw (``"normalized"`` after :func:`perturbkit.pp.normalize_screen`,
         ``"counts"`` before).
+    xlabel, ylabel
+        Axis labels (default "sample" and ``log2(<layer> count + 1)``).
     {ax}
     {title}
 
@@ -109,7 +117,8 @@ def screen_counts(
     samples = [str(v) for v in adata.var_names]
     long = pd.DataFrame({"sample": np.tile(samples, adata.n_obs), "log2_count": np.log2(x + 1).ravel()})
     return boxplot(long, "log2_count", group_key="sample", order=samples, showfliers=False, rotation=30,
-                   xlabel="sample", ylabel=f"log2({layer} count + 1)", title=title, ax=new_axes(ax, (5.5, 3.5)))
+                   xlabel=xlabel, ylabel=ylabel or f"log2({layer} count + 1)", title=title,
+                   ax=new_axes(ax, (5.5, 3.5)))
 
 
 @fill_doc

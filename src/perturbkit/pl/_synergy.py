@@ -151,6 +151,8 @@ def synergy_wells(
     wells: pd.DataFrame,
     *,
     methods: tuple[str, ...] | None = None,
+    xlabel: str = "block",
+    ylabel: str = "well synergy (% inhibition points)",
     ax: Axes | None = None,
     title: str = "Distribution of synergy over the dose wells of each block",
 ) -> Axes:
@@ -163,6 +165,8 @@ def synergy_wells(
         Concatenated outputs of :func:`perturbkit.tl.synergy` (one per method).
     methods
         Methods to draw, in order (default: those present).
+    xlabel, ylabel
+        Axis labels (e.g. say which wells each method used).
     {ax}
     {title}
 
@@ -183,5 +187,5 @@ def synergy_wells(
     methods = list(pd.unique(wells["method"])) if methods is None else list(methods)
     return boxplot(wells, "synergy", group_key="block_id", order=list(pd.unique(wells["block_id"])),
                    hue="method", hue_order=methods, hue_labels=_METHOD_NAMES, reference=0.0,
-                   showfliers=False, rotation=20, xlabel="block", ylabel="well synergy (% inhibition points)",
+                   showfliers=False, rotation=20, xlabel=xlabel, ylabel=ylabel,
                    title=title, ax=new_axes(ax, (11, 4)))
