@@ -44,6 +44,27 @@ def test_setup_seeds_numpy_deterministically() -> None:
     assert np.array_equal(a, np.random.rand(3))  # noqa: NPY002
 
 
+def test_setup_limits_blas_and_torch_threads() -> None:
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    before = torch.get_num_threads()
+    with threadpool_limits(2):  # whatever setup does to BLAS is undone on leaving
+        try:
+            pk.book.setup(seed=0, threads=1)
+            assert torch.get_num_threads() == 1
+            blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+            assert blas and set(blas) == {1}, threadpool_info()
+            torch.set_num_threads(2)
+            pk.book.setup(seed=0, threads=None)  # None leaves both alone
+            assert torch.get_num_threads() == 2
+            assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {1}
+            with pytest.raises(ValueError, match="threads must be >= 1 or None, got 0"):
+                pk.book.setup(seed=0, threads=0)
+        finally:
+            torch.set_num_threads(before)
+
+
 def test_session_info_lists_versions(capsys: pytest.CaptureFixture[str]) -> None:
     table = pk.book.session_info(("pooch",))
     assert table.loc["numpy", "version"] == np.__version__
