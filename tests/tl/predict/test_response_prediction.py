@@ -260,3 +260,25 @@ def test_trvae_mmd_makes_first_decoder_layer_condition_invariant(shifted):
     assert trvae < 0.5 * plain, (plain, trvae)
     off = pk.tl.predict_response(shifted, method="trvae", mmd_weight=0.0, **kw).uns["prediction"]["layer_mmd"]
     assert off == pytest.approx(plain)
+
+
+def test_training_pca_fitted_once_per_split_with_the_same_numbers(shifted, monkeypatch):
+    from sklearn.decomposition import PCA
+
+    rp = pk.tl._predict._response_prediction
+    # the reference: the benchmark's distance PCA and OT fitted from scratch, as before the cache
+    s = rp._Split(shifted, "type1", "perturbation", "control", "cell_type", None, None)
+    xtr = s.x[s.train_idx]
+    fresh = PCA(n_components=20, svd_solver="full").fit(xtr)
+    ot_ref = rp._ot(rp._Split(shifted, "type1", "perturbation", "control", "cell_type", None, None),
+                    {**rp._DEFAULTS}, 0)
+    fits = []
+    real_fit = PCA.fit
+    monkeypatch.setattr(PCA, "fit", lambda self, *a, **k: fits.append(1) or real_fit(self, *a, **k))
+    res = pk.tl.response_benchmark(shifted, holdout="type1", methods=["ot", "cellot"], seeds=[0, 1],
+                                   progress=False, n_top=20, cellot_iters=5)
+    assert len(fits) == 1, "one PCA for the distance, OT and CellOT across both seeds"
+    assert np.array_equal(s.training_pca(20).components_, fresh.components_)
+    assert s.training_pca(20) is s.training_pca(20)
+    assert np.array_equal(rp._ot(s, {**rp._DEFAULTS}, 0), ot_ref)
+    assert len(res) == 6 and res["edistance"].notna().all()

@@ -72,6 +72,18 @@ class _Split:
         self.var_names = adata.var_names
         self.adata = adata
         self.n_obs = adata.n_obs
+        self._pcas: dict[int, Any] = {}
+
+    def training_pca(self, n_pcs: int) -> Any:
+        """PCA of the training cells (at most ``n_pcs`` components), fitted once per split:
+        the scores, "ot" and "cellot" all use it, for every seed."""
+        from sklearn.decomposition import PCA
+
+        xtr = self.x[self.train_idx]
+        k = min(n_pcs, xtr.shape[1], xtr.shape[0] - 1)
+        if k not in self._pcas:
+            self._pcas[k] = PCA(n_components=k, svd_solver="full").fit(xtr)
+        return self._pcas[k]
 
     def type_means(self) -> tuple[np.ndarray, np.ndarray]:
         """Control and perturbed mean expression of each training cell type (rows)."""
@@ -149,11 +161,10 @@ def _ot(s: _Split, hp: dict[str, Any], seed: int) -> np.ndarray:
     the barycentric displacement of each control cell is extended to new cells by
     k-nearest-neighbour regression (CellOT learns a neural map instead)."""
     import ot
-    from sklearn.decomposition import PCA
     from sklearn.neighbors import KNeighborsRegressor
 
     xtr = s.x[s.train_idx]
-    pca = PCA(n_components=min(hp["n_pcs"], xtr.shape[1], xtr.shape[0] - 1), svd_solver="full").fit(xtr)
+    pca = s.training_pca(hp["n_pcs"])
     src, disp = [], []
     for k in np.unique(s.train_type[s.train_pert == 1]):
         a = pca.transform(xtr[(s.train_type == k) & (s.train_pert == 0)])
@@ -176,12 +187,10 @@ def _cellot(s: _Split, hp: dict[str, Any], seed: int, progress: bool) -> tuple[n
     """CellOT: one learned transport map (the gradient of an input-convex network) from the
     control to the perturbed cells of the training cell types, in the PCA space of the
     training cells, applied to the held-out controls (which the map never saw)."""
-    from sklearn.decomposition import PCA
-
     from ._cellot import fit_cellot
 
     xtr = s.x[s.train_idx]
-    pca = PCA(n_components=min(hp["n_pcs"], xtr.shape[1], xtr.shape[0] - 1), svd_solver="full").fit(xtr)
+    pca = s.training_pca(hp["n_pcs"])
     seen = s.train_type != s.holdout_code
     transport, losses = fit_cellot(
         pca.transform(xtr[seen & (s.train_pert == 0)]), pca.transform(xtr[seen & (s.train_pert == 1)]),
@@ -595,7 +604,6 @@ def response_benchmark(
     >>> bool(r["mean_shift"] > r["control_mean"])
     True
     """
-    from sklearn.decomposition import PCA
 
     bad = sorted(set(methods) - set(METHODS + EXTRA_METHODS))
     if bad:
@@ -618,8 +626,7 @@ def response_benchmark(
     latent = {label: _embedding(s, key) for label, key in embeddings.items()}  # fail before training
     if len(s.stim_ho) < 4:
         raise ValueError(f"{len(s.stim_ho)} perturbed cells of {holdout!r}; need >= 4 to split in halves")
-    xtr = s.x[s.train_idx]
-    proj = PCA(n_components=min(20, xtr.shape[1], xtr.shape[0] - 1), svd_solver="full").fit(xtr).components_.T
+    proj = s.training_pca(20).components_.T
     rows = []
     truth_all = s.stim_ho
     for seed in seeds:
