@@ -474,8 +474,14 @@ def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
                 r.x, r.fun, r.status, r.message = nm.x, nm.fun, 1, f"Nelder-Mead polish: {nm.message}"
         theta = _to_theta(model, r.x)
         r.info = _binomial_information(model, x, y, n, theta)
-        r.valid = (r.status > 0 and _plausible(model, x, theta) and bool(model.limits_ordered(theta))
-                   and _nonsingular(r.info))
+        # a probability clipped at 0 or 1 where the observed proportion lies strictly inside
+        # costs log(1e-12) per subject and no longer moves with the parameters: the clipped
+        # likelihood is flat there, so the optimiser stops, but this is not an optimum
+        with np.errstate(all="ignore"):
+            raw = model(x, theta)
+        r.stuck = bool(np.any(((raw >= 1 - eps) & (y < 1)) | ((raw <= eps) & (y > 0))))
+        r.valid = (r.status > 0 and not r.stuck and _plausible(model, x, theta)
+                   and bool(model.limits_ordered(theta)) and _nonsingular(r.info))
         if best is None or r.fun < best.fun:
             best = r
         if r.valid and (best_valid is None or r.fun < best_valid.fun):
@@ -626,6 +632,16 @@ def fit_curve(
         if missing:
             raise ValueError(f"start lacks {sorted(missing)} (free parameters of {m.name}: {m.free})")
         starts.insert(0, np.array([start[p] for p in m.free], float))
+    if type == "binomial" and {"c", "d"} & set(m.free):
+        # probabilities live in [0, 1]: also start every start with its limits inside
+        for s0 in list(starts):
+            s1 = s0.copy()
+            if "c" in m.free:
+                s1[m.free.index("c")] = max(s1[m.free.index("c")], 0.0)
+            if "d" in m.free:
+                s1[m.free.index("d")] = min(s1[m.free.index("d")], 1.0)
+            if not np.array_equal(s1, s0):
+                starts.append(s1)
     k = len(m.free)
     names = list(m.free)
     if type == "continuous":
@@ -645,6 +661,9 @@ def fit_curve(
     elif not bool(m.limits_ordered(theta)):
         msg = (f"every optimum crossed the limits (c > d); {m.name} keeps c as the lower limit, as drc "
                "does, and within that order these data have no optimum")
+    elif getattr(r, "stuck", False):
+        msg = ("the fit predicts a probability of 0 or 1 where the observed proportion is not: "
+               "a flat stretch of the clipped likelihood, not an optimum")
     else:
         msg = "information matrix is singular: parameters not identifiable from these data"
     df = x.size - k
