@@ -195,7 +195,7 @@ def simulate_dose_response(
                 res = rng.random(n_cells) < (resistant_fraction if t == resistant_type else 0.0)
                 e_drug = ec50[t] * drug_ec50_fold**k
                 e_cell = np.where(res, e_drug * resistant_shift, e_drug)
-                v = 1.0 / (1.0 + (x / e_cell) ** hill) if x > 0 else np.ones(n_cells)
+                v = _viability(x, e_cell, hill)
                 alive = rng.random(n_cells) < v
                 r = 1.0 - v[alive]
                 size = library_size * rng.lognormal(0.0, 0.2, alive.sum())
@@ -297,3 +297,12 @@ def simulate_response_transfer(
         out.append(AnnData(x.astype(np.float32), obs=obs, var=pd.DataFrame(index=genes)))
     out[1].uns["truth"] = {"markers": [genes[i] for i in sorted(marker)]}
     return out[0], out[1]
+
+
+def _viability(x: float, e_cell: np.ndarray, hill: float) -> np.ndarray:
+    """Survival probability ``1 / (1 + (x / e)^hill)`` per cell: pk.dose's ``LL.2`` (1 at dose 0)."""
+    from ..dose import get_model
+
+    e_cell = np.asarray(e_cell, float)
+    theta = np.column_stack([np.full(e_cell.shape, float(hill)), e_cell])
+    return get_model("LL.2")(np.full((e_cell.size, 1), float(x)), theta)[:, 0]

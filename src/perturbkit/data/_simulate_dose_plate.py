@@ -77,9 +77,12 @@ def simulate_dose_plate(
     base = rng.normal(8.0, 1.0, n_genes)
     comps = [f"c{k:02d}" for k in range(n_compounds)]
     pert, dose, sig = [], [], []
+    from ..dose import get_model
+
+    hill_curve = get_model("Hill")  # rising from 0 to 1, evaluated by pk.dose
     for k in range(n_compounds):
         for d in doses:
-            h = d ** slope[k] / (d ** slope[k] + ec50[k] ** slope[k])
+            h = float(hill_curve(np.array([float(d)]), np.array([slope[k], 0.0, 1.0, ec50[k]]))[0])
             pert.append(comps[k])
             dose.append(d)
             sig.append(effect * h * v[k])

@@ -157,6 +157,11 @@ def simulate_viability_plates(
     mid = np.log(doses).mean()
     half = np.log(doses[-1] / doses[0]) / 2 + 1.0
     rows, truth = [], []
+    from ..dose import get_model
+
+    def ll2(x: float, ic50: float) -> float:  # viability 1 / (1 + (x / IC50)^hill): pk.dose's LL.2
+        return float(get_model("LL.2")(np.array([x]), np.array([hill, ic50]))[0])
+
     for i in range(n_cell_lines):
         cosmic = 900000 + i
         blank = rng.uniform(1500, 2500)
@@ -167,7 +172,7 @@ def simulate_viability_plates(
         for d in range(n_drugs):
             ln_ic50 = mid + rng.uniform(-half, half)
             truth.append((cosmic, 1000 + d, ln_ic50))
-            specs += [(f"L{d + 1}-D{k + 1}-S", 1.0 / (1.0 + (x / np.exp(ln_ic50)) ** hill), float(1000 + d),
+            specs += [(f"L{d + 1}-D{k + 1}-S", ll2(float(x), np.exp(ln_ic50)), float(1000 + d),
                        float(x), n_rep) for k, x in enumerate(doses)]
         for tag, level, drug, conc, n in specs:
             noisy = blank + span * (level + rng.normal(0.0, noise_sd, n))

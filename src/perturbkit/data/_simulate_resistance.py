@@ -79,10 +79,16 @@ def simulate_resistance(
     marker_idx = np.arange(n_response, n_response + n_markers)
     base = rng.normal(1.0, 1.0, n_genes)  # log mean counts
     rows, obs = [], []
+    from ..dose import get_model
+
+    hill_curve = get_model("Hill")
     for dose in doses:
         resistant = rng.random(n_cells_per_dose) < resistant_fraction
         ec = np.where(resistant, ec50_resistant, ec50_sensitive)
-        frac = dose**hill / (dose**hill + ec**hill) if dose > 0 else np.zeros(n_cells_per_dose)
+        # Hill curve rising from 0 to 1, evaluated by pk.dose (0 at dose 0)
+        frac = hill_curve(np.full((n_cells_per_dose, 1), float(dose)),
+                          np.column_stack([np.full(n_cells_per_dose, float(hill)), np.zeros(n_cells_per_dose),
+                                           np.ones(n_cells_per_dose), ec]))[:, 0]
         keep = np.ones(n_cells_per_dose, dtype=bool)
         if selection:
             keep = rng.random(n_cells_per_dose) < 1 - 0.7 * frac

@@ -8,6 +8,7 @@ import numpy as np
 from anndata import AnnData
 
 from .._keys import RESISTANCE, obs_key, require_obs, require_uns
+from ..dose import get_model
 from ._docs import fill_doc
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ def resistance_curves(
     grid = np.geomspace(pos.min() / 2, pos.max() * 2, 200)
     for name, style in (("sensitive", "-"), ("resistant", "--")):
         ec = res["ec50"][name]
-        curve = res["top"] / (1 + (ec / grid) ** res["hill"])
+        # the fitted curve, evaluated by pk.dose (Hill rising from 0 to top)
+        curve = get_model("Hill")(grid, np.array([res["hill"], 0.0, res["top"], ec], float))
         ax.plot(grid, curve, "k" + style, lw=1.2, label=f"{name} fit, EC50 {ec:.3g} {unit}")
     ax.set_xscale("log")
     ax.set_xlabel(f"dose ({unit}; controls drawn at {zero_at:.2g})")
