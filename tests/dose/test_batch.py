@@ -143,3 +143,21 @@ def test_start_outside_the_family_is_flagged():
     res = fit_curves(x, y, "W2.4", start=bad, retry=False)
     assert res.loc[0, "status"] == -3 and not res.loc[0, "converged"]
     assert res.loc[1, "converged"]
+
+
+def test_subnormal_information_counts_as_singular() -> None:
+    """An L1000 curve whose ED50 ran off to infinity: the information about e is subnormal
+    (1.2e-318). On the correlation scale it looked fine, but LAPACK cannot invert the matrix
+    (the full dose_response chapter failed on it with LinAlgError); now it is singular."""
+    from perturbkit.dose._fit import _nonsingular
+
+    info = np.array([[1.6691512171568836e4, 1.9066731878312464e-2, 3.1611789966082347e2, 1.4211745803122524e-157],
+                     [1.9066731878312464e-2, 2.1780537437180031e-8, 3.6101642871093944e-4, 1.6234531360022858e-163],
+                     [3.1611789966082347e2, 3.6101642871093944e-4, 3.1999277945362039e1, 2.6909039565268642e-159],
+                     [1.4211745803122524e-157, 1.6234531360022858e-163, 2.6909039565268642e-159,
+                      1.2100754611072979e-318]])
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.inv(info)
+    assert not _nonsingular(info)
+    assert _nonsingular(info[:3, :3])  # b, c, d alone are identified
+    assert _nonsingular(np.stack([info[:3, :3], np.eye(3)])).tolist() == [True, True]

@@ -425,7 +425,9 @@ def _nonsingular(info: np.ndarray) -> bool | np.ndarray:
     k = info.shape[-1]
     with np.errstate(invalid="ignore"):
         diag = np.diagonal(info, axis1=-2, axis2=-1)
-        ok = np.isfinite(info).all((-2, -1)) & (diag > 0).all(-1)
+        # a subnormal diagonal (below float's smallest normal number) is information that no
+        # finite standard error can express, and LAPACK cannot invert it: singular
+        ok = np.isfinite(info).all((-2, -1)) & (diag > np.finfo(float).tiny).all(-1)
     safe = np.where(ok[..., None, None], info, np.eye(k))
     scale = np.sqrt(np.diagonal(safe, axis1=-2, axis2=-1))
     corr = safe / (scale[..., :, None] * scale[..., None, :])
