@@ -91,14 +91,23 @@ def execute(run: dict, mode: str, root: str, out: str, retries: int) -> dict:
     return status
 
 
+def run_parameters(run: dict, mode: str, root: Path, folder: Path) -> dict:
+    """The papermill parameters of one run: its grid point, ``smoke`` in smoke mode, and, for a
+    chapter that saves model weights (a ``checkpoint_dir`` parameter), a checkpoint folder of
+    its own: runs of one chapter side by side on a cluster overwrote each other's weights."""
+    params = {"smoke": True, **run["params"]} if mode == "smoke" else dict(run["params"])
+    if "checkpoint_dir" in chapter_params.declared(run["chapter"], root) and "checkpoint_dir" not in params:
+        params["checkpoint_dir"] = str(Path(folder) / "checkpoints")
+    params = chapter_params.parse(run["chapter"], params, root)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
 def _one(run: dict, mode: str, root: Path, folder: Path) -> int:
     """Inside the run's process: papermill one chapter into ``folder`` and write status.json."""
     import jupytext
     import papermill as pm
 
-    params = {"smoke": True, **run["params"]} if mode == "smoke" else dict(run["params"])
-    params = chapter_params.parse(run["chapter"], params, root)
-    params = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    params = run_parameters(run, mode, root, folder)
     staged = folder / f"{run['chapter']}.source.ipynb"
     jupytext.write(jupytext.read(root / "book" / f"{run['chapter']}.md"), staged)
     status = {"run": run["id"], "chapter": run["chapter"], "params": run["params"], "mode": mode}

@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-RESULTS = [("scale.md", 8)] + ([("sweep_timing.md", 4)] if (ROOT / "benchmarks" / "results" / "sweep_timing.md").exists()
+RESULTS = [("scale.md", 8)] + ([("sweep_timing.md", 3)] if (ROOT / "benchmarks" / "results" / "sweep_timing.md").exists()
                                 else [])
 
 
@@ -30,7 +30,8 @@ def test_scale_table_has_the_million_cell_rows() -> None:
     rows = [line.split("|") for line in (ROOT / "benchmarks" / "results" / "scale.md").read_text().splitlines()
             if line.startswith("| ") and "| chunked | 1,000,000 |" in line]
     stats = {r[1].strip() for r in rows}
-    assert {"pseudobulk", "guides"} <= stats, stats
+    # signature+mixscape at 1e6 is not in the table yet (book/scale.md says why)
+    assert {"normalise+pca", "pseudobulk", "guides", "edistance"} <= stats, stats
     for r in rows:
         peak = r[6].strip()
         assert peak == "-" or float(peak) < 4096, r

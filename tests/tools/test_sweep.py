@@ -83,3 +83,16 @@ def test_unknown_parameter_fails_before_any_run(root: Path, capsys) -> None:
 def test_example_sweep_is_valid() -> None:
     spec = sweep.load_sweep(ROOT / "sweeps" / "principles_holdout.yaml")
     assert len(sweep.runs(spec)) == 9 and spec["mode"] == "smoke"
+
+
+def test_each_run_saves_model_weights_in_its_own_folder(tmp_path) -> None:
+    """Two principles runs on two workers shared _build/checkpoints and one failed on the other's
+    weights (benchmarks/sweep_timing.py, seed 0): every run now gets <its folder>/checkpoints."""
+    spec = sweep.load_sweep(ROOT / "sweeps" / "scale_timing.yaml")
+    first, second = sweep.runs(spec)[:2]
+    p1 = sweep.run_parameters(first, "smoke", ROOT, tmp_path / first["id"])
+    p2 = sweep.run_parameters(second, "smoke", ROOT, tmp_path / second["id"])
+    assert p1["checkpoint_dir"] == str(tmp_path / first["id"] / "checkpoints")
+    assert p1["checkpoint_dir"] != p2["checkpoint_dir"] and p1["smoke"] is True
+    chosen = {**first, "params": {**first["params"], "checkpoint_dir": "/elsewhere"}}
+    assert sweep.run_parameters(chosen, "smoke", ROOT, tmp_path / "x")["checkpoint_dir"] == "/elsewhere"
