@@ -166,7 +166,10 @@ def read_lazy(path: str | Path, *, chunk_size: int = 10_000) -> AnnData:
         group = zarr.open_group(path, mode="r")
 
     def lazy(elem: object) -> object:
-        n_vars = elem.attrs["shape"][1] if "shape" in elem.attrs else elem.shape[1]
+        # a sparse matrix is a group whose on-disk (h5py/zarr, not pandas) attributes hold its
+        # shape; a dense one is an array with its own shape
+        on_disk = dict(elem.attrs)
+        n_vars = on_disk["shape"][1] if "shape" in on_disk else elem.shape[1]
         return read_elem_lazy(elem, chunks=(chunk_size, int(n_vars)))
 
     parts = {k: read_elem(group[k]) for k in ("obs", "var", "obsm", "varm", "uns") if k in group}
