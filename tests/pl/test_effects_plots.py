@@ -52,20 +52,16 @@ def test_benchmark_means_and_order():
     plt.close("all")
 
 
-def test_group_bars_and_intervals():
-    t = pd.DataFrame({"cell_type": ["a", "b", "c"], "auc": [0.9, 0.6, 0.7], "auc_sd": [0.02, 0.05, 0.01],
-                      "distance": [2.0, 1.0, 1.5], "ci_low": [1.5, 0.2, 1.0], "ci_high": [2.6, 1.9, 1.6]})
-    ax = pk.pl.group_bars(t, "auc", group_key="cell_type", error="auc_sd", reference=0.5)
-    assert [tk.get_text() for tk in ax.get_yticklabels()] == ["b", "c", "a"]
-    assert [round(p.get_width(), 6) for p in ax.patches] == [0.6, 0.7, 0.9]
-    assert any(list(line.get_xdata()) == [0.5, 0.5] for line in ax.get_lines())  # the reference line
+def test_intervals_sorted_segments():
+    t = pd.DataFrame({"cell_type": ["a", "b", "c"], "distance": [2.0, 1.0, 1.5], "ci_low": [1.5, 0.2, 1.0],
+                      "ci_high": [2.6, 1.9, 1.6]})
     ax = pk.pl.intervals(t, "distance", "ci_low", "ci_high", group_key="cell_type")
     assert [tk.get_text() for tk in ax.get_yticklabels()] == ["b", "c", "a"]
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     segments = ax.collections[0].get_segments()
     assert [(s[0][0], s[1][0]) for s in segments] == [(0.2, 1.9), (1.0, 1.6), (1.5, 2.6)]
-    with pytest.raises(KeyError, match="auc_se"):
-        pk.pl.group_bars(t, "auc", group_key="cell_type", error="auc_se")
+    with pytest.raises(KeyError, match="ci_hi"):
+        pk.pl.intervals(t, "distance", "ci_low", "ci_hi", group_key="cell_type")
     plt.close("all")
 
 

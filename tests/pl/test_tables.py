@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
 
 import perturbkit as pk  # noqa: E402
 
@@ -133,3 +134,38 @@ def test_table_bars_legend_outside_sits_right_of_the_axes():
     ax.figure.canvas.draw()
     legend_box = ax.get_legend().get_window_extent()
     assert legend_box.x0 > ax.get_window_extent().x1
+
+
+def test_table_bars_error_bars_from_a_long_table():
+    # a long table (one row per group, value and SD columns) sorted, then drawn as one column with its errors
+    long = pd.DataFrame({"cell_type": ["a", "b", "c"], "auc": [0.9, 0.6, 0.7], "auc_sd": [0.02, 0.05, np.nan]})
+    wide = long.set_index("cell_type").sort_values("auc", ascending=False)
+    # errors in another row order are matched by label
+    ax = pk.pl.table_bars(wide[["auc"]], errors=long.set_index("cell_type")["auc_sd"], horizontal=True,
+                          reference=0.5, limits=(0.4, 1.0), colors=["#2ca02c"], value_label="AUC",
+                          title="Augur")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "c", "b"] and ax.yaxis_inverted()
+    assert [p.get_width() for p in ax.patches] == pytest.approx([0.9, 0.7, 0.6])
+    # error segments run from value - SD to value + SD at the bars' rows; the NaN SD (c) draws none
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    segments = bars[0].errorbar.lines[2][0].get_segments()
+    assert [len(s) for s in segments] == [2, 0, 2]
+    np.testing.assert_allclose([segments[0][:, 0], segments[2][:, 0]], [(0.88, 0.92), (0.55, 0.65)])
+    np.testing.assert_allclose([segments[0][:, 1], segments[2][:, 1]], [(0, 0), (2, 2)])
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_xdata()) == [0.5, 0.5]
+    assert ax.get_xlim() == (0.4, 1.0) and ax.get_xlabel() == "AUC" and ax.get_ylabel() == "cell_type"
+    assert ax.get_title() == "Augur" and ax.get_legend() is None
+    # a table of errors for some columns: the others draw no error bar
+    ax = pk.pl.table_bars(_fpr(), errors=pd.DataFrame({"naive": [0.01, 0.02, 0.01]}, index=_fpr().index),
+                          value_label="share", title="FPR")
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert bars[0].errorbar is None and bars[1].errorbar is not None
+    with pytest.raises(ValueError, match=r"no error for \['b'\]"):
+        pk.pl.table_bars(wide[["auc"]], errors=wide["auc_sd"].drop("b"), value_label="AUC", title="t")
+    with pytest.raises(KeyError, match=r"error columns \['auc_sd'\] not in the table"):
+        pk.pl.table_bars(wide[["auc"]], errors=wide[["auc_sd"]], value_label="AUC", title="t")
+    with pytest.raises(ValueError, match=">= 0"):
+        pk.pl.table_bars(wide[["auc"]], errors=-wide["auc_sd"], value_label="AUC", title="t")
+    with pytest.raises(ValueError, match="one-column table"):
+        pk.pl.table_bars(_fpr(), errors=wide["auc_sd"], value_label="share", title="t")

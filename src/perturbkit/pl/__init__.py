@@ -24,7 +24,6 @@ from ._drug_scores import drug_scores_by_group as drug_scores_by_group
 from ._drug_scores import gene_attributions as gene_attributions
 from ._effects import benchmark as benchmark
 from ._effects import edistance as edistance
-from ._effects import group_bars as group_bars
 from ._effects import intervals as intervals
 from ._effects import lfc_heatmap as lfc_heatmap
 from ._effects import volcano as volcano

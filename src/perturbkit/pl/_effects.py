@@ -14,7 +14,7 @@ from ._axes import require_columns as _need
 from ._docs import fill_doc
 from ._tables import table_heatmap
 
-__all__ = ["benchmark", "edistance", "group_bars", "intervals", "lfc_heatmap", "volcano"]
+__all__ = ["benchmark", "edistance", "intervals", "lfc_heatmap", "volcano"]
 
 
 @fill_doc
@@ -164,64 +164,6 @@ def benchmark(
     ax.invert_yaxis()
     ax.set(xlabel=xlabel or metric, ylabel="predictor" if show_labels else "",
            title=title or f"{metric}: mean and SD over repetitions")
-    return ax
-
-
-@fill_doc
-def group_bars(
-    table: pd.DataFrame,
-    value: str,
-    *,
-    group_key: str,
-    error: str | None = None,
-    reference: float | None = None,
-    xlabel: str | None = None,
-    xlim: tuple[float, float] | None = None,
-    color: str = "#2ca02c",
-    title: str | None = None,
-    ax: Axes | None = None,
-) -> Axes:
-    """One value per group as horizontal bars, sorted (largest at the top), with optional
-    error bars and a dashed reference line (e.g. AUC 0.5, a nominal 5% error rate).
-
-    Parameters
-    ----------
-    table
-        One row per group, e.g. :func:`perturbkit.tl.augur` (``auc``, ``auc_sd``).
-    value
-        Column drawn.
-    group_key
-        Column naming the groups.
-    error
-        Column of error-bar half-widths (e.g. a standard deviation), or ``None``.
-    reference
-        x position of a dashed reference line, or ``None``.
-    xlabel
-        Axis label (default ``value``).
-    xlim
-        x-axis limits.
-    color
-        Bar colour.
-    {title}
-    {ax}
-
-    {returns_axes}
-
-    Examples
-    --------
-    >>> import pandas as pd, perturbkit as pk
-    >>> t = pd.DataFrame({"cell_type": ["a", "b"], "auc": [0.9, 0.6], "auc_sd": [0.02, 0.05]})
-    >>> ax = pk.pl.group_bars(t, "auc", group_key="cell_type", error="auc_sd", reference=0.5)
-    """
-    _need(table, [group_key, value] + ([error] if error else []), "a table with one row per group")
-    ax = _axes(ax, (6, 0.6 + 0.5 * len(table)))
-    order = table.sort_values(value)
-    ax.barh(order[group_key].astype(str), order[value], xerr=order[error] if error else None, color=color, capsize=3)
-    if reference is not None:
-        ax.axvline(reference, ls="--", c="k", lw=1)
-    if xlim is not None:
-        ax.set_xlim(*xlim)
-    ax.set(xlabel=xlabel or value, ylabel=group_key.replace("_", " "), title=title or f"{value} per {group_key}")
     return ax
 
 

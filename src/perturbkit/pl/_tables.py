@@ -59,7 +59,7 @@ def draw_bars(
     pos = np.arange(len(values))
     for i, col in enumerate(values.columns):
         offset = pos + (i - (values.shape[1] - 1) / 2) * width
-        err = errors[col].to_numpy(float) if errors is not None else None
+        err = errors[col].to_numpy(float) if errors is not None and col in errors else None
         color = list(row_colors) if row_colors is not None else colors[i] if colors is not None else None
         if horizontal:
             ax.barh(offset, values[col], width, xerr=err, capsize=2, color=color, label=str(col))
@@ -90,6 +90,7 @@ def table_bars(
     value_label: str,
     title: str,
     group_label: str | None = None,
+    errors: pd.DataFrame | pd.Series | None = None,
     colors: Sequence[str] | None = None,
     row_colors: Sequence[str] | None = None,
     reference: float | None = None,
@@ -103,7 +104,9 @@ def table_bars(
 ) -> Axes:
     """Grouped bars of a wide table: one group of bars per row, one bar (and legend entry)
     per column, e.g. a false-positive rate per target (rows) for a model and its baseline
-    (columns).
+    (columns), with optional error bars. A long table (one row per group, a value and an
+    error column) is drawn as ``t.set_index(group)[[value]]`` with ``errors=t.set_index(group)[error]``;
+    sort it first to order the bars (horizontal: first row at the top).
 
     Parameters
     ----------
@@ -115,6 +118,10 @@ def table_bars(
     {title}
     group_label
         Label of the category axis (default the index name, else none).
+    errors
+        Error-bar half-widths (e.g. a standard deviation), matched to the rows by label: a
+        table whose columns are (some of) ``table``'s, or, for a one-column ``table``, a
+        Series. Columns without errors, and NaN errors, draw no error bar.
     colors
         One colour per column (default matplotlib's cycle).
     row_colors
@@ -144,12 +151,19 @@ def table_bars(
     ...                       title="False positives", reference=0.05)
     >>> [round(float(p.get_height()), 2) for p in ax.patches]
     [0.05, 0.04, 0.05, 0.3]
+    >>> aug = pd.DataFrame({"cell_type": ["B", "T"], "auc": [0.9, 0.6], "auc_sd": [0.02, 0.05]}).set_index("cell_type")
+    >>> ax = pk.pl.table_bars(aug[["auc"]], errors=aug["auc_sd"], horizontal=True, reference=0.5,
+    ...                       value_label="cross-validated AUC", title="Augur per cell type")
+    >>> [t.get_text() for t in ax.get_yticklabels()], [float(p.get_width()) for p in ax.patches]
+    (['B', 'T'], [0.9, 0.6])
     """
     values = _numeric(table, "table_bars")
+    errs = _errors(errors, values, "table_bars")
     n_rows, n_cols = values.shape
     size = (6.5, max(2.5, 1.2 + 0.2 * n_rows * n_cols)) if horizontal else (max(6.5, 1.5 + 0.3 * n_rows * n_cols), 3.6)
     ax = _axes(ax, size)
-    draw_bars(ax, values, colors=colors, row_colors=row_colors, horizontal=horizontal, what="table_bars")
+    draw_bars(ax, values, errors=errs if errors is not None else None, colors=colors, row_colors=row_colors,
+              horizontal=horizontal, what="table_bars")
     _reference(ax, reference, reference_label, vertical=horizontal)
     group_label = group_label if group_label is not None else (table.index.name or "")
     if horizontal:
@@ -174,24 +188,27 @@ def table_bars(
     return ax
 
 
-def _line_errors(errors: pd.DataFrame | pd.Series | None, values: pd.DataFrame) -> pd.DataFrame:
-    """``errors`` as a table of half-widths on ``values``' index (no columns when ``None``)."""
+def _errors(errors: pd.DataFrame | pd.Series | None, values: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``errors`` as a table of half-widths on ``values``' index, rows matched by label (no
+    columns when ``None``); NaN stays, drawn as no error bar (e.g. the SD of one replicate)."""
     if errors is None:
         return values.iloc[:, :0]
     if isinstance(errors, pd.Series):
         if values.shape[1] != 1:
-            raise ValueError(f"table_lines: a Series of errors needs a one-column table; the table has columns "
+            raise ValueError(f"{what}: a Series of errors needs a one-column table; the table has columns "
                              f"{list(values.columns)}: pass a table of errors with those columns")
         errors = errors.to_frame(values.columns[0])
-    errors = _numeric(errors, "table_lines errors")
+    errors = _numeric(errors, f"{what} errors")
     unknown = [c for c in errors.columns if c not in values.columns]
     if unknown:
         raise KeyError(f"error columns {unknown} not in the table (columns: {list(values.columns)})")
-    if not errors.index.equals(values.index):
-        raise ValueError(f"table_lines: the errors' index {list(errors.index)} is not the table's {list(values.index)}")
+    missing = [r for r in values.index if r not in errors.index]
+    if missing or not errors.index.is_unique or len(errors) != len(values):
+        raise ValueError(f"{what}: the errors' index {list(errors.index)} does not match the table's "
+                         f"{list(values.index)} (no error for {missing})")
     if (errors < 0).any().any():
-        raise ValueError("table_lines: error-bar half-widths must be >= 0")
-    return errors
+        raise ValueError(f"{what}: error-bar half-widths must be >= 0")
+    return errors.reindex(values.index)
 
 
 @fill_doc
@@ -269,7 +286,7 @@ def table_lines(
         raise ValueError(f"{len(colors)} colours for {values.shape[1]} columns {list(values.columns)}")
     if log_x and (values.index <= 0).any():
         raise ValueError(f"log_x=True needs a positive index ({values.index.name or 'x'}); got {list(values.index)}")
-    errs = _line_errors(errors, values)
+    errs = _errors(errors, values, "table_lines")
     ax = _axes(ax, (6.5, 3.8))
     for i, col in enumerate(values.columns):
         color = colors[i] if colors is not None else None
