@@ -33,6 +33,9 @@ from ._simulate_epigenome import simulate_methylation_screen as simulate_methyla
 from ._simulate_epigenome import simulate_multiome_screen as simulate_multiome_screen
 from ._simulate_flows import simulate_flows as simulate_flows
 from ._simulate_go import simulate_go_screen as simulate_go_screen
+from ._simulate_latent_combinations import (
+    simulate_latent_combinations as simulate_latent_combinations,
+)
 from ._simulate_mixseq import simulate_mixseq as simulate_mixseq
 from ._simulate_ontology import simulate_ontology_response as simulate_ontology_response
 from ._simulate_perturbation import simulate_perturbation as simulate_perturbation
@@ -91,6 +94,7 @@ __all__ = [
     "simulate_isogenic_screen",
     "simulate_go_screen",
     "simulate_lr_resource",
+    "simulate_latent_combinations",
     "simulate_methylation_screen",
     "simulate_mixseq",
     "simulate_multiome_screen",

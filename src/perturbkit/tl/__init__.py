@@ -39,6 +39,7 @@ from ._dose._visible_network import prune_ontology as prune_ontology
 from ._dose._visible_network import visible_network as visible_network
 from ._predict._combination_profiles import combination_profiles as combination_profiles
 from ._predict._combinations import predict_combinations as predict_combinations
+from ._predict._cpa_combinations import cpa_combination_benchmark as cpa_combination_benchmark
 from ._predict._cpa_dose import cpa_dose_benchmark as cpa_dose_benchmark
 from ._predict._dose_signature import predict_dose_signature as predict_dose_signature
 from ._predict._expression_transformer import expression_transformer as expression_transformer

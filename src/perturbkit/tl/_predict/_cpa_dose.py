@@ -33,8 +33,14 @@ def fit_cpa_dose(
     made; without it (0) a few hundred wells let the encoder carry the drug and the
     embeddings learn little. Full-batch Adam (a plate has a few hundred wells).
 
+    Combinations: with ``drug`` and ``dose`` of shape (samples, m), a sample carries up to
+    ``m`` perturbations (code 0 pads) and its latent is ``z_basal + sum_j f_kj(d_j) e_kj``, CPA's
+    composition; the adversary then predicts the set of perturbations present (one logistic
+    output each, as CPA does for combinations) instead of a single class.
+
     Returns ``predict(x_basal, drug_code, dose) -> mean decoded profile`` (the counterfactual
-    of the given wells under that drug and dose) and ``dose_fn(drug_code, doses) -> f_k``.
+    of the given wells under that drug and dose; a tuple of codes and a tuple of doses decode
+    the sum of their terms) and ``dose_fn(drug_code, doses) -> f_k``.
     """
     torch = _torch()
     nn = torch.nn
@@ -57,26 +63,39 @@ def fit_cpa_dose(
     def dose_fn_t(k, d):
         return torch.sigmoid(beta[k] * torch.log1p(d) + bias[k]) - torch.sigmoid(bias[k])
 
+    def pert_t(k, d):
+        """The perturbation term of each sample: one drug (k, d of shape (n,)) or a sum (n, m)."""
+        if k.ndim == 1:
+            return dose_fn_t(k, d)[:, None] * emb(k) * (k[:, None] > 0)
+        return (dose_fn_t(k, d)[..., None] * emb(k) * (k[..., None] > 0)).sum(1)
+
+    multi = np.ndim(drug) == 2
     xt = torch.as_tensor(x, dtype=torch.float32)
-    ctrl_rows = torch.as_tensor(np.flatnonzero(drug == 0), dtype=torch.long)
+    ctrl_rows = torch.as_tensor(np.flatnonzero((np.asarray(drug).reshape(len(x), -1) == 0).all(1)), dtype=torch.long)
     gen = torch.Generator().manual_seed(seed)
     kt = torch.as_tensor(drug, dtype=torch.long)
     dt = torch.as_tensor(dose, dtype=torch.float32)
     params = [p for m in (enc, dec, emb, adv) for p in m.parameters()] + [beta, bias]
     opt = torch.optim.Adam(params, lr=lr, weight_decay=1e-5)
     ce = nn.CrossEntropyLoss()
+    if multi:  # the adversary's target: which perturbations a sample carries (vehicle = none)
+        present = torch.zeros(len(x), n_drugs + 1)
+        present.scatter_(1, kt, 1.0)
+        present[:, 0] = (kt == 0).all(1).float()
+        bce = nn.BCEWithLogitsLoss()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a few hundred wells: threads only add contention on a shared machine
     try:
         for _ in range(n_epochs):
             z = enc(xt)
-            pert = dose_fn_t(kt, dt)[:, None] * emb(kt) * (kt[:, None] > 0)
+            pert = pert_t(kt, dt)
             rec = ((dec(z + pert) - xt) ** 2).sum(1).mean()
             # a plate has no per-well basal state to keep: each well must also be rebuilt from a
             # random vehicle well's basal state, so the drug's effect has to live in f_k(d) e_k
             pick = ctrl_rows[torch.randint(len(ctrl_rows), (len(xt),), generator=gen)]
             cf = ((dec(enc(xt[pick]) + pert) - xt) ** 2).sum(1).mean()
-            loss = rec + vehicle_weight * cf + ce(adv(_Reverse.apply(z)), kt)
+            logits = adv(_Reverse.apply(z))
+            loss = rec + vehicle_weight * cf + (bce(logits, present) if multi else ce(logits, kt))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -85,12 +104,13 @@ def fit_cpa_dose(
     for m in (enc, dec):
         m.eval()
 
-    def predict(basal: np.ndarray, k: int, d: float) -> np.ndarray:
+    def predict(basal: np.ndarray, k, d) -> np.ndarray:
         with torch.no_grad():
             z = enc(torch.as_tensor(basal, dtype=torch.float32))
-            kk = torch.full((len(basal),), int(k), dtype=torch.long)
-            f = dose_fn_t(kk, torch.full((len(basal),), float(d)))
-            return dec(z + f[:, None] * emb(kk)).mean(0).numpy()
+            shape = (len(basal),) + np.shape(k)  # one code, or a tuple of codes (a combination)
+            kk = torch.as_tensor(np.broadcast_to(np.asarray(k, dtype=np.int64), shape).copy())
+            dd = torch.as_tensor(np.broadcast_to(np.asarray(d, dtype=np.float32), shape).copy())
+            return dec(z + pert_t(kk, dd)).mean(0).numpy()
 
     def dose_fn(k: int, doses: np.ndarray) -> np.ndarray:
         with torch.no_grad():
