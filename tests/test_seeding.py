@@ -67,6 +67,12 @@ def _cpa_dose(seed: int) -> np.ndarray:
     return _numbers(res[res["method"] == "cpa"])
 
 
+def _cpa_combinations(seed: int) -> np.ndarray:
+    sim = pk.data.simulate_latent_combinations(n_perturbations=3, n_interacting=1, n_genes=20, n_cells=8, seed=0)
+    res = pk.tl.cpa_combination_benchmark(sim, train_combinations=["P0+P1"], n_epochs=5, hidden=16, seed=seed)
+    return _numbers(res[res["method"] == "cpa"])
+
+
 def _transformer(seed: int) -> np.ndarray:
     adata = _perturbation(n_cells=6, n_genes=30)
     pk.tl.expression_transformer(adata, n_genes=12, dim=8, n_epochs=1, progress=False, seed=seed)
@@ -143,6 +149,7 @@ CASES: dict[str, Callable[[int], np.ndarray]] = {
     "perturbnet_benchmark": _perturbnet,
     "predict_dose_signature": _dose_signature,
     "cpa_dose_benchmark": _cpa_dose,
+    "cpa_combination_benchmark": _cpa_combinations,
     "expression_transformer": _transformer,
     "scbert_annotate": _scbert,
     "predict_combinations[gnn]": _combinations,
