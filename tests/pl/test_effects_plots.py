@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
 
 import perturbkit as pk  # noqa: E402
 
@@ -44,7 +45,19 @@ def test_benchmark_means_and_order():
     ax = pk.pl.benchmark(res, "r", labels={"b": "model", "a": "baseline"})
     assert [t.get_text() for t in ax.get_yticklabels()] == ["model", "baseline"]
     assert [round(p.get_width(), 6) for p in ax.patches] == [0.6, 0.2]
-    assert ax.get_xlabel() == "r" and ax.get_title()
+    assert ax.get_xlabel() == "r" and ax.get_title() and ax.yaxis_inverted()
+    # error bars: the SD over seeds (ddof 1), centred on each mean, on the bar's row
+    errbar = next(c for c in ax.containers if isinstance(c, BarContainer)).errorbar
+    segments = errbar.lines[2][0].get_segments()
+    sd = np.std([0.5, 0.7], ddof=1)
+    np.testing.assert_allclose([s[:, 0] for s in segments], [(0.6 - sd, 0.6 + sd), (0.2 - sd, 0.2 + sd)])
+    np.testing.assert_allclose([s[0, 1] for s in segments], [0, 1])
+    ax = pk.pl.benchmark(res[res["seed"] == 0], "r", colors=["C3", "0.6"], show_labels=False)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["", ""]
+    assert [round(p.get_width(), 6) for p in ax.patches] == [0.1, 0.5]  # default order: sorted methods
+    assert ax.patches[0].get_facecolor() != ax.patches[1].get_facecolor()
+    one_seed = next(c for c in ax.containers if isinstance(c, BarContainer)).errorbar
+    assert all(len(s) == 0 for s in one_seed.lines[2][0].get_segments())  # one seed: no SD, no error bar
     with pytest.raises(ValueError, match="'z'"):
         pk.pl.benchmark(res, "r", labels={"z": "missing"})
     with pytest.raises(KeyError, match="edistance"):

@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from ._axes import new_axes as _axes
 from ._axes import require_columns as _need
 from ._docs import fill_doc
-from ._tables import table_heatmap
+from ._tables import draw_bars, table_heatmap
 
 __all__ = ["benchmark", "edistance", "intervals", "lfc_heatmap", "volcano"]
 
@@ -158,10 +158,14 @@ def benchmark(
     if colors is not None and len(colors) != len(stats):
         raise ValueError(f"{len(colors)} colours for {len(stats)} methods")
     ax = _axes(ax, (6, 0.6 + 0.4 * len(stats)))
-    ax.barh(range(len(stats)), stats["mean"], xerr=stats["std"].fillna(0), capsize=3,
-            color=list(colors) if colors is not None else "#1f77b4")
-    ax.set_yticks(range(len(stats)), [labels[m] for m in stats.index] if show_labels else [])
-    ax.invert_yaxis()
+    names = [labels[m] for m in stats.index]
+    # the bar core of pk.pl.table_bars; an SD of NaN (one repetition) draws no error bar
+    draw_bars(ax, stats[["mean"]].set_axis(names).set_axis([metric], axis=1),
+              errors=stats[["std"]].set_axis(names).set_axis([metric], axis=1),
+              row_colors=list(colors) if colors is not None else ["#1f77b4"] * len(stats), horizontal=True,
+              what=f"benchmark ({metric!r} per method)")
+    if not show_labels:
+        ax.set_yticks(range(len(stats)), [])
     ax.set(xlabel=xlabel or metric, ylabel="predictor" if show_labels else "",
            title=title or f"{metric}: mean and SD over repetitions")
     return ax
