@@ -44,3 +44,19 @@ def test_cell_numbers_recover_planted_ec50():
         assert fit.converged
         assert fit.params["e"] == pytest.approx(sim.uns["truth"]["ec50"][cell_type], rel=0.25)
         assert fit.params["b"] == pytest.approx(sim.uns["truth"]["hill"], rel=0.25)
+
+
+def test_simulate_response_transfer_planted_subclones():
+    bulk, cells = pk.data.simulate_response_transfer(n_subclones=4, seed=0)
+    plain_bulk, plain_cells = pk.data.simulate_response_transfer(seed=0)
+    np.testing.assert_array_equal(bulk.X, plain_bulk.X)  # the lines never get subclones
+    assert "subclone" not in plain_cells.obs and cells.obs["subclone"].value_counts().to_dict() == {
+        "c0": 150, "c1": 150, "c2": 150, "c3": 150}
+    prog = cells.obs.groupby("subclone")["programme"]
+    np.testing.assert_allclose(prog.mean(), [-1.5, -0.5, 0.5, 1.5], atol=0.1)  # planted means
+    np.testing.assert_allclose(prog.std(), 0.5, atol=0.06)  # within-subclone SD
+    # a subclone mostly responds as one: c0 nearly all sensitive, c3 nearly all resistant
+    resistant = cells.obs.groupby("subclone")["resistant"].mean()
+    assert resistant["c0"] < 0.01 and resistant["c3"] > 0.99, resistant
+    with pytest.raises(ValueError, match="n_subclones"):
+        pk.data.simulate_response_transfer(n_subclones=1)

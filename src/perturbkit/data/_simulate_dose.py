@@ -237,6 +237,7 @@ def simulate_response_transfer(
     n_marker: int = 10,
     shift: float = 1.0,
     dropout: float = 0.3,
+    n_subclones: int = 0,
     seed: int = 0,
 ) -> tuple[AnnData, AnnData]:
     """Bulk cell lines with drug-response labels and single cells of another domain.
@@ -257,6 +258,13 @@ def simulate_response_transfer(
         SD of the per-gene log-scale offset and log-scale factor between the domains.
     dropout
         Fraction of single-cell values set to zero.
+    n_subclones
+        0 (default): the cells' programme is one continuum, as in the lines. ``k >= 2``: the
+        cells fall into ``k`` planted subclones (equal shares), each with its own programme
+        mean (evenly spaced from -1.5 to 1.5, within-subclone SD 0.5, so a subclone mostly
+        responds as one) and its own expression offset (SD 1.5) on 20 non-marker genes, so
+        the subclones are visible as clusters; the lines stay one continuum. Drawn from a
+        separate stream: the default output is unchanged.
     seed
         Random seed.
 
@@ -264,7 +272,8 @@ def simulate_response_transfer(
     -------
     (AnnData, AnnData)
         ``bulk`` and ``cells``: log expression in ``X``; ``obs["resistant"]`` (bool, the
-        label) and ``obs["programme"]`` (float, the latent activity). ``cells.uns["truth"]``:
+        label) and ``obs["programme"]`` (float, the latent activity); with ``n_subclones``,
+        ``cells.obs["subclone"]`` (str ``"c0"``, ``"c1"``, ...). ``cells.uns["truth"]``:
         ``markers`` (gene names).
 
     Examples
@@ -286,8 +295,21 @@ def simulate_response_transfer(
         x[:, marker] += 1.2 * prog[:, None]
         return x, prog
 
+    if n_subclones == 1 or n_subclones < 0 or n_subclones > n_cells:
+        raise ValueError(f"n_subclones must be 0 or between 2 and n_cells ({n_cells}), got {n_subclones}")
+    if n_subclones and n_genes - n_marker < 20:
+        raise ValueError(f"n_subclones needs 20 non-marker genes, got {n_genes - n_marker}")
     xb, pb = draw(n_lines)
     xc, pc = draw(n_cells)
+    if n_subclones:
+        # a separate stream, so the default output (no subclones) keeps its numbers
+        sub_rng = np.random.default_rng([seed, 1])
+        subclone = sub_rng.permutation(np.arange(n_cells) % n_subclones)
+        new_pc = np.linspace(-1.5, 1.5, n_subclones)[subclone] + 0.5 * pc
+        xc[:, marker] += 1.2 * (new_pc - pc)[:, None]
+        pc = new_pc
+        others = sub_rng.choice(np.setdiff1d(np.arange(n_genes), marker), 20, replace=False)
+        xc[:, others] += sub_rng.normal(0, 3.0, (n_subclones, 20))[subclone]
     scale = np.exp(rng.normal(0, shift / 2, n_genes))
     xc = xc * scale + rng.normal(0, shift, n_genes) + rng.normal(0, 0.7, xc.shape)
     xc[rng.random(xc.shape) < dropout] = 0.0
@@ -295,6 +317,8 @@ def simulate_response_transfer(
     for x, p in ((xb, pb), (xc, pc)):
         obs = pd.DataFrame({"resistant": p > 0, "programme": p}, index=[f"s{i}" for i in range(len(p))])
         out.append(AnnData(x.astype(np.float32), obs=obs, var=pd.DataFrame(index=genes)))
+    if n_subclones:
+        out[1].obs["subclone"] = [f"c{k}" for k in subclone]
     out[1].uns["truth"] = {"markers": [genes[i] for i in sorted(marker)]}
     return out[0], out[1]
 

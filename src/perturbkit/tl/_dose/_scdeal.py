@@ -1,5 +1,31 @@
 """scDEAL (Chen et al. 2022): denoising autoencoders on bulk and single cells, a bulk-trained
-response predictor, domain adaptation by MMD, and integrated-gradient gene attributions."""
+response predictor, domain adaptation by MMD regularised by cell-cluster similarity, and
+integrated-gradient gene attributions.
+
+The cell-cluster similarity term. scDEAL's paper adds to the adaptation loss a term that keeps
+single cells of one cluster similar to each other while the single-cell encoder is pulled
+towards the bulk domain, so that aligning the domains does not blur the cells' own
+heterogeneity (subpopulations that respond differently). Its reference code (the ``new``
+training mode, the default) builds the term at every mini-batch: a 10-nearest-neighbour
+graph (Euclidean) of the single-cell encoder's embedding, Louvain communities of that graph,
+and per community the sum over cell pairs of one minus their cosine similarity divided by
+``2 n^2 - n`` (n: cells in the community), summed over communities and added with weight 1
+next to the MMD term (weight 0.25 there) and the bulk classification loss. Two details of the
+reference differ from the idea as described: its cosine similarities are taken between the
+cells' *input* rows, and the value is rebuilt as a fresh tensor from numpy, so it carries no
+gradient (it enters the reported loss, which picks the best epoch, but does not move the
+weights).
+
+What is implemented here (``cluster_weight``, ``clusters``): the same per-community sum of
+pairwise cosine distances with the same ``2 n^2 - n`` normalisation, taken between the
+single cells' *embeddings*, differentiably, so the term acts on the encoder as the paper
+describes; weight ``cluster_weight`` (default 1, the reference's). The communities are
+recomputed every 10 adaptation steps from the current embedding (10-nearest-neighbour graph,
+modularity communities by Leiden, the refinement of Louvain that guarantees connected
+communities, seeded), or fixed from a ``cells.obs`` column (``clusters=``, e.g. a Leiden
+clustering or known subclones). ``cluster_weight=0`` skips the term and reproduces the
+unregularised adaptation bit for bit.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +40,10 @@ from ..._validate import as_dense, check_adata, check_finite, check_obs
 
 __all__ = ["ScDEALResult", "scdeal"]
 
+# the reference reclusters at every mini-batch; Leiden at every full-batch step would triple
+# the run time, and the communities of a slowly moving embedding change little in 10 steps
+_RECLUSTER_EVERY = 10
+
 
 @dataclass(frozen=True)
 class ScDEALResult:
@@ -23,6 +53,7 @@ class ScDEALResult:
     attributions: pd.Series
     scores: pd.DataFrame
     params: dict = field(default_factory=dict)
+    embedding: pd.DataFrame | None = None
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -41,6 +72,43 @@ def _mmd(a, b, scales=(0.5, 1.0, 2.0, 4.0)):
     k = sum(torch.exp(-d2 / (s * med)) for s in scales)
     n = len(a)
     return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
+
+
+def _knn_communities(z: np.ndarray, *, n_neighbors: int = 10, seed: int = 0) -> np.ndarray:
+    """Leiden modularity communities of the symmetrised k-nearest-neighbour graph of ``z`` (rows)."""
+    import igraph as ig
+    import leidenalg
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(n_neighbors + 1, len(z))
+    idx = NearestNeighbors(n_neighbors=k).fit(z).kneighbors(z, return_distance=False)
+    rows = np.repeat(np.arange(len(z)), k)
+    pairs = np.unique(np.sort(np.column_stack([rows, idx.ravel()]), axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    graph = ig.Graph(n=len(z), edges=pairs.tolist())
+    part = leidenalg.find_partition(graph, leidenalg.ModularityVertexPartition, seed=seed)
+    return np.asarray(part.membership)
+
+
+def _cluster_similarity(z, labels: np.ndarray):
+    """scDEAL's cell-cluster similarity loss on embeddings ``z`` (torch, cells x latent).
+
+    Per cluster of n >= 2 cells: the sum over pairs i < j of ``1 - cos(z_i, z_j)``, divided by
+    ``2 n^2 - n`` as in the reference code; summed over clusters. 0 when every cluster's
+    embeddings point the same way.
+    """
+    import torch
+
+    zn = torch.nn.functional.normalize(z, dim=1)
+    total = z.new_zeros(())
+    for k in np.unique(labels):
+        idx = torch.as_tensor(np.flatnonzero(labels == k))
+        n = len(idx)
+        if n < 2:
+            continue
+        dist = 1.0 - zn[idx] @ zn[idx].T
+        total = total + torch.triu(dist, diagonal=1).sum() / (2 * n * n - n)
+    return total
 
 
 def _integrated_gradients(model, x: np.ndarray, baseline: np.ndarray, steps: int) -> np.ndarray:
@@ -67,6 +135,8 @@ def scdeal(
     noise: float = 0.3,
     n_epochs: int = 150,
     mmd_weight: float = 1.0,
+    cluster_weight: float = 1.0,
+    clusters: str | None = None,
     ig_steps: int = 32,
     seed: int = 0,
 ) -> ScDEALResult:
@@ -80,8 +150,10 @@ def scdeal(
        labels.
     3. **Domain adaptation**: the single-cell encoder is trained further so that the
        maximum mean discrepancy (MMD) between bulk and single-cell latent codes shrinks
-       while it keeps reconstructing the cells; the bulk side stays fixed, and the single
-       cells are predicted through their own encoder and the bulk predictor.
+       while it keeps reconstructing the cells, and (scDEAL's cell-cluster similarity term,
+       weight ``cluster_weight``) while cells of one cluster keep similar embeddings; the
+       bulk side stays fixed, and the single cells are predicted through their own encoder
+       and the bulk predictor.
     4. **Gene attributions**: integrated gradients of the adapted model's logit for every
        cell (baseline: the mean cell), averaged in absolute value over cells.
 
@@ -90,8 +162,10 @@ def scdeal(
     dataset on its own). The predictor is a linear read-out of the frozen bulk features
     (a fine-tuned encoder memorises a few hundred labels), and the single-cell autoencoder
     starts from the bulk one so that the two latent spaces share axes before MMD aligns
-    them; scDEAL instead regularises the adaptation with cell-cluster similarity, which is
-    not implemented here.
+    them. The cell-cluster similarity term is the paper's idea applied to the embeddings
+    (the module docstring says how it differs from the reference code, where it carries no
+    gradient); its clusters are Leiden communities of the current embedding's 10-nearest-
+    neighbour graph, recomputed every 10 adaptation steps, or a fixed ``cells.obs`` column.
 
     Parameters
     ----------
@@ -109,6 +183,13 @@ def scdeal(
         Full-batch Adam steps of each of the four training stages.
     mmd_weight
         Weight of the MMD term in the adaptation.
+    cluster_weight
+        Weight of the cell-cluster similarity term in the adaptation (1, scDEAL's); 0 turns
+        it off and reproduces the adaptation without it bit for bit.
+    clusters
+        ``None``: Leiden communities of the single-cell embedding, recomputed every 10
+        adaptation steps (scDEAL reclusters with Louvain at every mini-batch); a
+        ``cells.obs`` column name: fixed cluster labels (e.g. a Leiden clustering of the cells, or cell types).
     ig_steps
         Steps of the integrated-gradient path.
     seed
@@ -121,12 +202,16 @@ def scdeal(
         ``prob_unadapted`` (float, probability of the label); ``attributions``: gene ->
         mean |integrated gradient| (Series, descending); ``scores``: per method
         (``"scdeal"``, ``"no_adaptation"``) ``auroc`` and ``accuracy`` (threshold 0.5)
-        against ``cells.obs[label_key]`` (empty without it); ``params``.
+        against ``cells.obs[label_key]`` (empty without it); ``params`` (with
+        ``n_clusters``, the number of clusters at the last adaptation step, 0 without the
+        term); ``embedding``: the adapted single-cell latent codes (cells x ``latent``,
+        columns ``z0``, ``z1``, ...).
 
     References
     ----------
     Chen et al. (2022) Deep transfer learning of cancer drug responses by integrating bulk
-    and single-cell RNA-seq data, Nat Commun 13:6494; Sundararajan et al. (2017) Axiomatic
+    and single-cell RNA-seq data, Nat Commun 13:6494; Traag et al. (2019) From Louvain to
+    Leiden: guaranteeing well-connected communities, Sci Rep 9:5233; Sundararajan et al. (2017) Axiomatic
     attribution for deep networks (integrated gradients), ICML.
 
     Examples
@@ -147,6 +232,12 @@ def scdeal(
         raise ValueError("bulk and cells must have the same genes in the same order")
     if min(latent, hidden, n_epochs, ig_steps) < 1 or noise < 0 or mmd_weight < 0:
         raise ValueError("latent, hidden, n_epochs and ig_steps must be >= 1; noise and mmd_weight >= 0")
+    if not np.isfinite(cluster_weight) or cluster_weight < 0:
+        raise ValueError(f"cluster_weight must be a finite number >= 0, got {cluster_weight}")
+    fixed_clusters = None
+    if clusters is not None:
+        check_obs(cells, clusters)
+        fixed_clusters = pd.factorize(cells.obs[clusters])[0]
     yb = bulk.obs[label_key].to_numpy()
     if yb.dtype != bool:
         raise ValueError(f"bulk.obs[{label_key!r}] must be boolean, got {yb.dtype}")
@@ -205,11 +296,21 @@ def scdeal(
             p.requires_grad_(False)  # the bulk predictor is kept as trained; the cells' encoder moves
         with torch.no_grad():
             zb = enc_b(tb)
-        losses["adaptation"] = train(
-            [*enc_s.parameters(), *dec_s.parameters()],
-            lambda: mmd_weight * _mmd(zb, enc_s(ts)) + ((dec_s(enc_s(ts)) - ts) ** 2).mean(),
-        )
+        state = {"step": 0, "labels": fixed_clusters}
+
+        def adaptation_loss():
+            loss = mmd_weight * _mmd(zb, enc_s(ts)) + ((dec_s(enc_s(ts)) - ts) ** 2).mean()
+            if cluster_weight > 0:  # skipped entirely at 0: the unregularised run, bit for bit
+                zs = enc_s(ts)
+                if fixed_clusters is None and state["step"] % _RECLUSTER_EVERY == 0:
+                    state["labels"] = _knn_communities(zs.detach().numpy(), seed=seed)
+                state["step"] += 1
+                loss = loss + cluster_weight * _cluster_similarity(zs, state["labels"])
+            return loss
+
+        losses["adaptation"] = train([*enc_s.parameters(), *dec_s.parameters()], adaptation_loss)
         with torch.no_grad():
+            z_adapted = enc_s(ts).numpy()
             prob_adapted = torch.sigmoid(head(enc_s(ts))[:, 0]).numpy()
         ig = _integrated_gradients(lambda x: head(enc_s(x))[:, 0], xs, xs.mean(axis=0), ig_steps)
     finally:
@@ -228,4 +329,8 @@ def scdeal(
     scores = pd.DataFrame(rows, columns=["method", "auroc", "accuracy"]).set_index("method")
     return ScDEALResult(predictions=predictions, attributions=attributions, scores=scores, params={
         "latent": latent, "hidden": hidden, "noise": noise, "n_epochs": n_epochs, "mmd_weight": mmd_weight,
-        "ig_steps": ig_steps, "seed": seed, "final_losses": losses})
+        "cluster_weight": cluster_weight, "clusters": clusters,
+        "n_clusters": 0 if state["labels"] is None else int(state["labels"].max()) + 1,
+        "ig_steps": ig_steps, "seed": seed, "final_losses": losses},
+        embedding=pd.DataFrame(z_adapted.astype(float), index=cells.obs_names,
+                               columns=[f"z{i}" for i in range(latent)]))
