@@ -110,6 +110,16 @@ def start_values(model: Model, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]
             for f0 in (0.3, 3.0):
                 for sign in (1.0, -1.0):
                     starts.append({"b": sign, "c": c0, "d": d0, "e": gm, "f": f0})
+    # a steep step between two adjacent doses, in both directions: for a step-like or
+    # non-monotone (hormetic) response the optimum sits near such a step, and the starts
+    # above can all fall into the step on the wrong side (metals ZnHg: RSS 64338 vs 63439)
+    levels = np.unique(x[pos])
+    mids = np.sqrt(levels[:-1] * levels[1:])
+    if mids.size > 8:  # many dose levels: eight evenly spread steps are enough to seed every side
+        mids = mids[np.linspace(0, mids.size - 1, 8).round().astype(int)]
+    for em in mids:
+        for sign in (5.0, -5.0):
+            starts.append({"b": sign, "c": c0, "d": d0, "e": float(em), "f": 1.0})
     return [np.array([s[p] for p in model.free]) for s in starts]
 
 
@@ -362,46 +372,108 @@ class _RunAwayError(Exception):
     pass
 
 
+# every start gets this many evaluations (iterations for binomial fits); only the lowest
+# attempt, if it used them all, continues up to fit_curve's max_nfev
+_PER_START = 500
+
+
 def _fit_continuous(model: Model, x, y, w, starts, max_nfev, observed):
     """Least squares from every start; keep the lowest-RSS optimum that is plausible and
-    has a non-singular information matrix (else the lowest-RSS attempt, flagged)."""
+    has a non-singular information matrix (else the lowest-RSS attempt, flagged).
+
+    A valid optimum is kept only if no other attempt went lower: an attempt that ran off
+    along a ridge (e or f -> infinity, c -> -infinity) to a lower RSS shows the valid one is a
+    local optimum and the least-squares fit has no finite optimum, so that attempt is
+    returned, flagged (``mecter`` LL.5 curves: a local optimum at 7x the RSS of LL.4, which
+    LL.5 contains, while the RSS keeps falling as f -> infinity)."""
     sw = np.sqrt(w)
     pos = x[x > 0]
     # a start whose e leaves a million-fold band around the doses is running off along a
-    # ridge (e.g. c -> -inf): abandon it instead of spending the whole budget
+    # ridge (e.g. c -> -inf): abandon it instead of spending the whole budget, but keep the
+    # point where it left, as evidence of the ridge
     ie = model.free.index("e") if "e" in model.free else None
     band = (np.log(pos.min()) - np.log(1e6), np.log(pos.max()) + np.log(1e6)) if pos.size else None
+    last = {}
+
+    # likewise a limit 1000 response ranges beyond the data (O.mykiss LL.4: c -> -31,000 for
+    # weights of 1-3 g) is walking down a ridge that the data cannot stop
+    limits = [model.free.index(p) for p in ("c", "d") if p in model.free]
+    span = float(np.ptp(y)) or 1.0
+    ylo, yhi = float(np.min(y)) - 1e3 * span, float(np.max(y)) + 1e3 * span
 
     def resid(psi):
-        if ie is not None and band is not None and not band[0] < psi[ie] < band[1]:
+        theta = _to_theta(model, psi)
+        r = sw * (model(x, theta) - y)
+        off = ie is not None and band is not None and not band[0] < psi[ie] < band[1]
+        if off or any(not ylo < theta[j] < yhi for j in limits):
+            last["psi"], last["cost"] = psi.copy(), 0.5 * float(r @ r)
             raise _RunAwayError
-        return sw * (model(x, _to_theta(model, psi)) - y)
+        return r
 
     def jac(psi):
         return sw[:, None] * _jac_psi(model, x, psi)
 
-    best, best_valid = None, None
+    def solve(psi0, budget):
+        with np.errstate(all="ignore"):
+            try:
+                return optimize.least_squares(resid, psi0, jac=jac, method="lm",
+                                              xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=budget)
+            except _RunAwayError:
+                if not np.isfinite(last.get("cost", np.nan)):
+                    return None
+                return optimize.OptimizeResult(x=last["psi"], cost=last["cost"], status=1, ran_off=True,
+                                               message="ran off along a ridge")
+            except (ValueError, np.linalg.LinAlgError):
+                return None
+
+    def judge(r):
+        theta = _to_theta(model, r.x)
+        r.info = _continuous_information(model, x, y, w, theta, observed=observed)
+        r.valid = (r.status > 0 and not r.get("ran_off", False) and _plausible(model, x, theta)
+                   and bool(model.limits_ordered(theta)) and _nonsingular(r.info))
+        return r
+
+    tried = []
+    per_start = min(max_nfev, _PER_START)
     for s in starts:
         psi0 = _to_psi(model, s)
         if not np.all(np.isfinite(psi0)):
             continue  # a given start with d <= c for a family that keeps c <= d
-        with np.errstate(all="ignore"):
-            try:
-                r = optimize.least_squares(resid, psi0, jac=jac, method="lm",
-                                           xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=max_nfev)
-            except (ValueError, np.linalg.LinAlgError, _RunAwayError):
-                continue
-        if not np.all(np.isfinite(r.x)):
+        r = solve(psi0, per_start)
+        start_cost = 0.5 * float(np.sum(w * (model(x, _to_theta(model, psi0)) - y) ** 2))
+        if r is None or not np.isfinite(r.cost) or r.cost > start_cost:
+            # Levenberg-Marquardt's first steps can be huge where the curve is nearly a step
+            # (b in the hundreds: the Jacobian is almost singular) and end worse than the start;
+            # a trust region with bounded steps then continues from the start instead
+            with np.errstate(all="ignore"):
+                try:
+                    r = optimize.least_squares(resid, psi0, jac=jac, method="trf", xtol=1e-12, ftol=1e-12,
+                                               gtol=1e-12, max_nfev=per_start)
+                except _RunAwayError:
+                    r = None
+                except (ValueError, np.linalg.LinAlgError):
+                    r = None
+        if r is None or not np.all(np.isfinite(r.x)) or not np.isfinite(r.cost):
             continue
-        theta = _to_theta(model, r.x)
-        r.info = _continuous_information(model, x, y, w, theta, observed=observed)
-        r.valid = (r.status > 0 and _plausible(model, x, theta) and bool(model.limits_ordered(theta))
-                   and _nonsingular(r.info))
-        if best is None or r.cost < best.cost:
-            best = r
-        if r.valid and (best_valid is None or r.cost < best_valid.cost):
-            best_valid = r
-    return best_valid if best_valid is not None else best
+        tried.append(judge(r))
+    if not tried:
+        return None
+    best = min(tried, key=lambda r: r.cost)
+    if best.status == 0 and max_nfev > per_start:
+        # the budget ran out on the lowest attempt: continue it (a slow approach to an
+        # optimum, e.g. spinach LL.5, is not a failure of the data)
+        more = solve(best.x, max_nfev - per_start)
+        if more is not None and np.all(np.isfinite(more.x)) and more.cost <= best.cost:
+            tried.append(judge(more))
+            best = more
+    valid = [r for r in tried if r.valid]
+    if not valid:
+        return best
+    best_valid = min(valid, key=lambda r: r.cost)
+    if best.cost < best_valid.cost - 1e-6 * best_valid.cost - 1e-12:
+        best.local_optimum = 2 * best_valid.cost
+        return best
+    return best_valid
 
 
 _SINGULAR = float(np.sqrt(np.finfo(float).eps))
@@ -436,45 +508,114 @@ def _nonsingular(info: np.ndarray) -> bool | np.ndarray:
     return bool(out) if out.ndim == 0 else out
 
 
+class _BinomialScale:
+    """Optimiser scale for binomial fits: a probability curve stays inside [0, 1].
+
+    drc lets the limits of a binomial curve leave [0, 1] and clips the probabilities; the
+    clipped likelihood then keeps improving as a limit runs to -24 or +2.4 (H.virescens LL.5),
+    where the curve is no probability at all. Here the limits are held in [0, 1]: ``c`` and
+    ``d`` directly, or for the ordered families ``c`` and ``s`` with ``d = c + (1 - c) s``
+    (so ``c <= d <= 1``); ``e`` and ``f`` on the log scale within a million-fold band (around
+    the doses for ``e``), whose edge marks a ridge: an optimum on that edge is none."""
+
+    def __init__(self, model: Model, x: np.ndarray):
+        self.m = model
+        free = model.free
+        self.ic = free.index("c") if "c" in free else None
+        self.id = free.index("d") if "d" in free else None
+        self.gap = model.ordered and self.ic is not None and self.id is not None
+        pos = x[x > 0]
+        big = np.log(1e6)
+        bounds = []
+        for p in free:
+            if p in ("c", "d"):
+                bounds.append((0.0, 1.0))
+            elif p == "e":
+                bounds.append((np.log(pos.min()) - big, np.log(pos.max()) + big) if pos.size else (None, None))
+            elif p == "f":
+                bounds.append((-big, big))
+            else:
+                bounds.append((None, None))
+        self.bounds = bounds
+
+    def to_psi(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.asarray(theta, float)
+        psi = theta.copy()
+        for j, p in enumerate(self.m.free):
+            if p in ("e", "f"):
+                psi[j] = np.log(theta[j]) if theta[j] > 0 else np.nan
+            elif p in ("c", "d"):
+                psi[j] = min(max(theta[j], 0.0), 1.0)
+        if self.gap:
+            c, d = psi[self.ic], psi[self.id]
+            psi[self.id] = 0.0 if c >= 1 else min(max((d - c) / (1 - c), 0.0), 1.0)
+        lo = np.array([-np.inf if b[0] is None else b[0] for b in self.bounds])
+        hi = np.array([np.inf if b[1] is None else b[1] for b in self.bounds])
+        return np.clip(psi, lo, hi)
+
+    def to_theta(self, psi: np.ndarray) -> np.ndarray:
+        theta = np.asarray(psi, float).copy()
+        for j, p in enumerate(self.m.free):
+            if p in ("e", "f"):
+                theta[j] = np.exp(min(psi[j], 700.0))
+        if self.gap:
+            c = psi[self.ic]
+            theta[self.id] = c + (1 - c) * psi[self.id]
+        return theta
+
+    def chain(self, psi: np.ndarray, jac_theta: np.ndarray) -> np.ndarray:
+        """d / d psi from d / d theta (rows: observations)."""
+        theta = self.to_theta(psi)
+        jac = jac_theta.copy()
+        for j, p in enumerate(self.m.free):
+            if p in ("e", "f"):
+                jac[:, j] *= theta[j]
+        if self.gap:
+            c, sgap = psi[self.ic], psi[self.id]
+            jac[:, self.ic] = jac_theta[:, self.ic] + jac_theta[:, self.id] * (1 - sgap)
+            jac[:, self.id] = jac_theta[:, self.id] * (1 - c)
+        return jac
+
+    def on_ridge(self, psi: np.ndarray) -> bool:
+        """Whether e or f sits on the edge of its band (a run-off, not an optimum)."""
+        for j, p in enumerate(self.m.free):
+            if p in ("e", "f") and self.bounds[j][0] is not None:
+                lo, hi = self.bounds[j]
+                if psi[j] <= lo + 1e-6 or psi[j] >= hi - 1e-6:
+                    return True
+        return False
+
+
 def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
+    """Maximum likelihood from every start, limits held in [0, 1] (:class:`_BinomialScale`);
+    keep the best valid optimum unless another attempt went lower (then none is valid)."""
     eps = 1e-12
+    sc = _BinomialScale(model, x)
 
     def nll(psi):
-        mu = np.clip(model(x, _to_theta(model, psi)), eps, 1 - eps)
+        mu = np.clip(model(x, sc.to_theta(psi)), eps, 1 - eps)
         return -float(np.sum(n * (y * np.log(mu) + (1 - y) * np.log1p(-mu))))
 
     def grad(psi):
         # the gradient of the clipped likelihood (drc's zeroTol): an observation whose
         # probability is clipped no longer moves with the parameters
-        raw = model(x, _to_theta(model, psi))
+        theta = sc.to_theta(psi)
+        raw = model(x, theta)
         mu = np.clip(raw, eps, 1 - eps)
         inside = (raw > eps) & (raw < 1 - eps)
-        return -((inside * n * (y - mu) / (mu * (1 - mu))) @ _jac_psi(model, x, psi))
+        return -((inside * n * (y - mu) / (mu * (1 - mu))) @ sc.chain(psi, model.jacobian(x, theta)))
 
-    best, best_valid = None, None
-    for s in starts:
-        psi0 = _to_psi(model, s)
-        if not np.all(np.isfinite(psi0)):
-            continue
-        with np.errstate(all="ignore"):
-            r = optimize.minimize(nll, psi0, jac=grad, method="BFGS",
-                                  options={"gtol": 1e-9, "maxiter": max_nfev})
-        if not np.all(np.isfinite(r.x)):
-            continue
-        # BFGS often stops at "precision loss" right at the optimum: accept a tiny gradient
-        r.status = 1 if (r.success or np.max(np.abs(grad(r.x))) < 1e-5) else 0
-        if r.status == 0:
-            # drc's clipping makes the likelihood kinked where a limit reaches 0 or 1 (e.g.
-            # c -> 0 for untreated rows with no response): gradient methods stall at the kink.
-            # A derivative-free polish from there either moves on or confirms a (non-smooth)
-            # optimum, as drc's optim does with its relative-change stopping rule.
-            with np.errstate(all="ignore"):
-                nm = optimize.minimize(nll, r.x, method="Nelder-Mead",
-                                       options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40 * max_nfev,
-                                                "maxfev": 40 * max_nfev, "adaptive": True})
-            if nm.success and np.all(np.isfinite(nm.x)) and nm.fun <= r.fun + 1e-12 * max(1.0, abs(r.fun)):
-                r.x, r.fun, r.status, r.message = nm.x, nm.fun, 1, f"Nelder-Mead polish: {nm.message}"
-        theta = _to_theta(model, r.x)
+    def projected_gradient(psi):
+        g = grad(psi)
+        for j, (lo, hi) in enumerate(sc.bounds):
+            if (lo is not None and psi[j] <= lo + 1e-10 and g[j] > 0) or (
+                    hi is not None and psi[j] >= hi - 1e-10 and g[j] < 0):
+                g[j] = 0.0
+        return g
+
+    def judge(r):
+        theta = sc.to_theta(r.x)
+        r.ran_off = sc.on_ridge(r.x)
         r.info = _binomial_information(model, x, y, n, theta)
         # a probability clipped at 0 or 1 where the observed proportion lies strictly inside
         # costs log(1e-12) per subject and no longer moves with the parameters: the clipped
@@ -482,14 +623,48 @@ def _fit_binomial(model: Model, x, y, n, starts, max_nfev):
         with np.errstate(all="ignore"):
             raw = model(x, theta)
         r.stuck = bool(np.any(((raw >= 1 - eps) & (y < 1)) | ((raw <= eps) & (y > 0))))
-        r.valid = (r.status > 0 and not r.stuck and _plausible(model, x, theta)
+        r.valid = (r.status > 0 and not r.ran_off and not r.stuck and _plausible(model, x, theta)
                    and bool(model.limits_ordered(theta)) and _nonsingular(r.info))
-        if best is None or r.fun < best.fun:
-            best = r
-        if r.valid and (best_valid is None or r.fun < best_valid.fun):
-            best_valid = r
-    best = best_valid if best_valid is not None else best
-    return best, nll
+        r.theta = theta
+        return r
+
+    tried = []
+    for s in starts:
+        psi0 = sc.to_psi(s)
+        if not np.all(np.isfinite(psi0)):
+            continue
+        with np.errstate(all="ignore"):
+            r = optimize.minimize(nll, psi0, jac=grad, method="L-BFGS-B", bounds=sc.bounds,
+                                  options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": min(max_nfev, _PER_START)})
+        if not np.all(np.isfinite(r.x)) or not np.isfinite(r.fun):
+            continue
+        # L-BFGS-B often stops at "abnormal termination" right at the optimum: accept a tiny
+        # projected gradient
+        r.status = 1 if (r.success or np.max(np.abs(projected_gradient(r.x))) < 1e-5) else 0
+        tried.append(judge(r))
+    # drc's clipping makes the likelihood kinked where the curve reaches 0 or 1 (e.g. c -> 0
+    # for untreated rows with no response): gradient methods stall at the kink. A
+    # derivative-free polish of the three lowest stalled attempts either moves on or confirms
+    # a (non-smooth) optimum, as drc's optim does with its relative-change stopping rule.
+    for r in sorted((r for r in tried if r.status == 0), key=lambda r: r.fun)[:3]:
+        with np.errstate(all="ignore"):
+            nm = optimize.minimize(nll, r.x, method="Nelder-Mead", bounds=sc.bounds,
+                                   options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": max_nfev,
+                                            "maxfev": max_nfev, "adaptive": True})
+        if nm.success and np.all(np.isfinite(nm.x)) and nm.fun <= r.fun + 1e-12 * max(1.0, abs(r.fun)):
+            r.x, r.fun, r.status, r.message = nm.x, nm.fun, 1, f"Nelder-Mead polish: {nm.message}"
+            judge(r)
+    if not tried:
+        return None, nll
+    best = min(tried, key=lambda r: r.fun)
+    valid = [r for r in tried if r.valid]
+    if not valid:
+        return best, nll
+    best_valid = min(valid, key=lambda r: r.fun)
+    if best.fun < best_valid.fun - 1e-6 * abs(best_valid.fun) - 1e-12 and not best.stuck:
+        best.local_optimum = best_valid.fun
+        return best, nll
+    return best_valid, nll
 
 
 def _continuous_information(model: Model, x, y, w, theta, *, observed: bool) -> np.ndarray:
@@ -552,6 +727,34 @@ def _binomial_information(model: Model, x, y, n, theta) -> np.ndarray:
     return (hess + hess.T) / 2
 
 
+def _nested_start(m: Model, x, y, w, *, type: str, fixed, se_method: str, max_nfev: int) -> list[np.ndarray]:  # noqa: A002
+    """LL.5 contains LL.4 (f = 1): start LL.5 from the four-parameter optimum, so its fit can
+    never end worse than LL.4's (without it, mecter and glymet curves stopped at 7x LL.4's RSS).
+
+    The LL.4 curve is oriented with ``c <= d`` (for f = 1, ``(b, c, d) -> (-b, d, c)`` is the
+    same curve), the order LL.5 keeps. Returns no starts for models without a free ``f``."""
+    if m.family != "LL" or "f" not in m.free:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        inner = fit_curve(x, y, m.name, type=type, weights=None if type == "continuous" and np.all(w == 1) else w,
+                          fixed={**(fixed or {}), "f": 1.0}, se_method=se_method, max_nfev=max_nfev)
+    theta = inner.extras["last_iterate"]
+    if not all(np.isfinite(v) for v in theta.values()):
+        return []
+    full = {**m.fixed, **theta, "f": 1.0}
+    if {"c", "d"} <= set(theta) and full["c"] > full["d"]:
+        full["b"], full["c"], full["d"] = -full["b"], full["d"], full["c"]
+    out = [np.array([full[p] for p in m.free], float)]
+    # the same curve skewed: other f with e moved so the half-way dose stays where LL.4 put it
+    # (half-way when exp(b (log x - log e)) = 2^(1/f) - 1); for a near-step curve (metals Cu:
+    # b = -121) the skewed optimum (f = 0.03) is not reached from f = 1
+    for f0 in (0.05, 0.3, 3.0, 20.0):
+        shift = np.log(2 ** (1 / f0) - 1) / full["b"]
+        out.append(np.array([{**full, "f": f0, "e": full["e"] * np.exp(-shift)}[p] for p in m.free], float))
+    return out
+
+
 def fit_curve(
     dose: Sequence[float] | np.ndarray,
     response: Sequence[float] | np.ndarray,
@@ -562,7 +765,7 @@ def fit_curve(
     fixed: dict[str, float] | None = None,
     start: dict[str, float] | None = None,
     se_method: str = "hessian",
-    max_nfev: int = 500,
+    max_nfev: int = 10_000,
 ) -> DoseResponseFit:
     """Fit a dose-response model as drc's ``drm`` does.
 
@@ -594,7 +797,10 @@ def fit_curve(
         ``"hessian"`` (drc: covariance from the Hessian of the residual sum of squares) or
         ``"gauss-newton"`` (``sigma^2 (J'WJ)^-1``, as ``nls``/``curve_fit``). Continuous only.
     max_nfev
-        Optimiser budget per start; a fit that exhausts it is reported as not converged.
+        Optimiser budget: every start gets ``min(500, max_nfev)`` evaluations (iterations for
+        binomial data), and the lowest attempt, if it used them all, continues up to
+        ``max_nfev`` (a derivative-free polish for binomial data); a fit that exhausts it is
+        reported as not converged.
 
     Returns
     -------
@@ -634,16 +840,7 @@ def fit_curve(
         if missing:
             raise ValueError(f"start lacks {sorted(missing)} (free parameters of {m.name}: {m.free})")
         starts.insert(0, np.array([start[p] for p in m.free], float))
-    if type == "binomial" and {"c", "d"} & set(m.free):
-        # probabilities live in [0, 1]: also start every start with its limits inside
-        for s0 in list(starts):
-            s1 = s0.copy()
-            if "c" in m.free:
-                s1[m.free.index("c")] = max(s1[m.free.index("c")], 0.0)
-            if "d" in m.free:
-                s1[m.free.index("d")] = min(s1[m.free.index("d")], 1.0)
-            if not np.array_equal(s1, s0):
-                starts.append(s1)
+    starts += _nested_start(m, x, y, w, type=type, fixed=fixed, se_method=se_method, max_nfev=max_nfev)
     k = len(m.free)
     names = list(m.free)
     if type == "continuous":
@@ -651,13 +848,20 @@ def fit_curve(
     else:
         r, _ = _fit_binomial(m, x, y, w, starts, max_nfev)
     ok = r is not None and bool(r.valid)
-    theta = _to_theta(m, r.x) if r is not None else np.full(k, np.nan)
+    if r is None:
+        theta = np.full(k, np.nan)
+    else:
+        theta = r.theta if type == "binomial" else _to_theta(m, r.x)
     if ok:
         msg = "converged"
     elif r is None:
         msg = "no start gave a finite fit"
     elif r.status <= 0:
         msg = f"optimiser stopped without converging ({r.message})"
+    elif r.get("ran_off", False):
+        msg = ("no finite optimum: the objective keeps falling along a ridge (e or f reached a million-fold "
+               "band's edge, e around the tested doses and f around 1, or a limit ran 1000 response ranges "
+               "beyond the data)")
     elif not _plausible(m, x, theta):
         msg = "e ran off beyond 1000x the tested dose range: the data do not pin the curve down"
     elif not bool(m.limits_ordered(theta)):
@@ -668,6 +872,10 @@ def fit_curve(
                "a flat stretch of the clipped likelihood, not an optimum")
     else:
         msg = "information matrix is singular: parameters not identifiable from these data"
+    if not ok and r is not None and "local_optimum" in r:
+        what = "RSS" if type == "continuous" else "-logLik"
+        msg += (f"; the valid optimum found ({what} {r.local_optimum:.6g}) is only local: this attempt went lower, "
+                "so it is not reported as the fit")
     df = x.size - k
     if type == "continuous":
         rss = float(np.sum(w * (y - m(x, theta)) ** 2))
