@@ -32,6 +32,7 @@ All functions take ``x`` of shape ``(..., n)`` and a full parameter array of sha
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,7 @@ class Model:
     fixed: dict[str, float]
     description: str
 
-    @property
+    @functools.cached_property
     def free(self) -> tuple[str, ...]:
         """Names of the estimated parameters, in drc's order."""
         used = PARAM_NAMES if self.family == "LL" else PARAM_NAMES[:4]
