@@ -774,9 +774,15 @@ def fit_curve(
     """Fit a dose-response model as drc's ``drm`` does.
 
     Continuous responses are fitted by (weighted) least squares with a Levenberg-Marquardt
-    optimiser; binomial (quantal) responses by maximum likelihood. Several starts are tried
-    (drc-style self-start and two generic ones) and the best converged fit is kept.
-    Standard errors come, as in drc, from the observed information: ``sigma^2`` times the
+    optimiser; binomial (quantal) responses by maximum likelihood with the limits held in
+    [0, 1] (drc lets them leave it and clips the probabilities). Several starts are tried
+    (drc-style self-start, generic ones, steep steps between adjacent doses, and for LL.5 the
+    LL.4 optimum) and the best valid optimum is kept: plausible ``e``, ordered limits where the
+    family needs them, a non-singular information matrix. If another attempt went lower along
+    a ridge (``e`` or ``f`` running off, a limit running far beyond the data), the valid one is
+    only a local optimum and the fit is reported as not converged: the data have no finite
+    optimum for this model (a slow slide, e.g. a lower limit towards minus infinity, is the
+    usual reason; choose a model with fewer free parameters). Standard errors come, as in drc, from the observed information: ``sigma^2`` times the
     inverse of half the Hessian of the residual sum of squares (continuous), or the inverse
     Hessian of the negative log-likelihood (binomial).
 
