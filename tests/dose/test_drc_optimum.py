@@ -151,7 +151,7 @@ def _self_starts(model: str, x, y, binomial: bool) -> list[tuple[float, float, f
     return out
 
 
-def _reference_binomial(model: str, x, y, n, rng, extra=()):
+def _reference_binomial(model: str, x, y, n, rng, extra=(), n_starts: int = N_STARTS):
     """The binomial search: the clipped likelihood over curves whose limits lie in [0, 1]
     (the domain perturbkit's binomial fits keep, where a curve is a probability), in drc's
     own parameters (b, c, d, log e, log f) with ``c <= d`` as a linear constraint for the
@@ -199,7 +199,7 @@ def _reference_binomial(model: str, x, y, n, rng, extra=()):
     for b0, c0, d0, le0, lf0 in _self_starts(model, x, y, True):
         p0 = [b0, np.clip(c0, 0, 1), np.clip(d0, 0, 1), le0]
         starts += [p0 + [lf] for lf in (lf0, np.log(0.3), np.log(3.0))] if has_f else [p0]
-    for _ in range(N_STARTS):
+    for _ in range(n_starts):
         c0, d0 = np.sort(rng.uniform(0, 1, 2))
         p0 = [rng.choice([-1, 1]) * np.exp(rng.uniform(np.log(0.2), np.log(10))), c0, d0,
               rng.uniform(lo_e - 1, hi_e + 1)]
@@ -237,12 +237,12 @@ def _reference_binomial(model: str, x, y, n, rng, extra=()):
     return np.inf, None
 
 
-def _reference(model: str, x, y, n, rng, extra=()):
+def _reference(model: str, x, y, n, rng, extra=(), n_starts: int = N_STARTS):
     """Best converged, plausible objective over drc-style self-starts and N_STARTS random
     starts, in an independent parameterisation (inf when no start converges to an optimum
     with e near the doses)."""
     if n is not None:
-        return _reference_binomial(model, x, y, n, rng, extra)
+        return _reference_binomial(model, x, y, n, rng, extra, n_starts)
     m = pk.dose.get_model(model)
     ordered = m.ordered
     pos = x[x > 0]
@@ -297,7 +297,7 @@ def _reference(model: str, x, y, n, rng, extra=()):
             continue
         p0 = [b0, c0, np.log(d0 - c0) if ordered else d0, le0]
         starts += [p0 + [lf] for lf in (lf0, np.log(0.3), np.log(3.0))] if has_f else [p0]
-    for _ in range(N_STARTS):
+    for _ in range(n_starts):
         c0 = rng.uniform(y.min() - 0.5 * span, y.max())
         d0 = c0 + span * np.exp(rng.uniform(-1, 1))
         p0 = [rng.choice([-1, 1]) * np.exp(rng.uniform(np.log(0.2), np.log(10))), c0,
@@ -395,7 +395,7 @@ def _objective(model: str, x, y, n, theta) -> float:
         return -float(np.sum(n * (y * np.log(mu) + (1 - y) * np.log1p(-mu))))
 
 
-def check_curve(model: str, x, y, n, rng) -> tuple[bool, str]:
+def check_curve(model: str, x, y, n, rng, n_starts: int = N_STARTS) -> tuple[bool, str]:
     """Whether perturbkit's fit of one curve is at the many-start optimum, and the numbers.
 
     A converged fit must be at least as good as every optimum the search finds. A fit that
@@ -408,10 +408,10 @@ def check_curve(model: str, x, y, n, rng) -> tuple[bool, str]:
     its search also starts from the LL.4 search's optimum."""
     extra = ()
     if model == "LL.5":
-        _, t4 = _reference("LL.4", x, y, n, np.random.default_rng(0))
+        _, t4 = _reference("LL.4", x, y, n, np.random.default_rng(0), n_starts=n_starts)
         extra = () if t4 is None else (tuple(t4),)
     fit, ours = _ours(model, x, y, n)
-    ref, _ = _reference(model, x, y, n, rng, extra)
+    ref, _ = _reference(model, x, y, n, rng, extra, n_starts)
     tol = 1e-6 * max(abs(ref), 1e-8) + 1e-9 if np.isfinite(ref) else 0.0
     if fit.converged:
         return ours <= ref + tol, f"ours {ours:.8g} vs many-start {ref:.8g}"
@@ -435,3 +435,22 @@ def test_fit_reaches_the_many_start_optimum(mirror, dataset, model):
         if not ok:
             misses.append((name, group, model, detail))
     assert not misses, misses
+
+
+# One curve for each way a fit used to miss (session 6), checked in every run with a smaller
+# search; the slow test above covers every curve with the full one.
+REGRESSIONS = [
+    ("metals", "ZnHg", "LL.4"),     # hormetic step: the self-start fell into the wrong side
+    ("metals", "Cu", "LL.5"),       # near-step curve: the skewed (f = 0.03) optimum
+    ("mecter", "25", "LL.5"),       # a local optimum at 7x LL.4's RSS while a ridge goes lower
+    ("O.mykiss", "all", "W2.4"),    # a local optimum drc beat
+    ("spinach", "3", "LL.5"),       # at the optimum but out of budget
+    ("H.virescens", "F", "LL.4"),   # binomial limits leaving [0, 1] (c = -44)
+]
+
+
+@pytest.mark.parametrize(("dataset", "group", "model"), REGRESSIONS, ids=["-".join(r) for r in REGRESSIONS])
+def test_former_misses_reach_the_optimum(mirror, dataset, group, model):
+    curve = next(c for c in _curves() if c[0] == dataset and c[1] == group)
+    ok, detail = check_curve(model, *curve[2:], np.random.default_rng(0), n_starts=N_STARTS)
+    assert ok, detail
