@@ -18,8 +18,9 @@ strictly below it. LL.5 contains LL.4 (f = 1), so both the fitter and the search
 LL.4's optimum. Binomial curves are probabilities: their limits are held in [0, 1] by both (drc
 lets them leave [0, 1] and clips, which made H.virescens "fit" with c = -44).
 
-Status (2026-12-07, session 6): the full slow run passes all 116 (dataset, model) cases and
-KNOWN_MISSES is empty. Measured against drc 3.2-0 (its values were recorded in KNOWN_MISSES,
+Status (2026-12-07, session 6): the full slow run (``pytest --runslow``, 117 items: the 116
+(dataset, model) cases and the coverage check) passes, measured on the landed fitter in
+two shards of 76 and 41 items (244 s and 560 s at load average ~3); KNOWN_MISSES is empty. Measured against drc 3.2-0 (its values were recorded in KNOWN_MISSES,
 benchmarks/drc_optimum_reference.R), every case where drc's fit was lower than ours now ends
 at or below drc's: P.promelas LL.5 0.061512 (drc 0.061664, a ridge), nasturtium LL.5 118,181
 (drc 118,459, a ridge), G.aparine LL.5 curve 1 converged 2,024,238 (drc 2,025,560) and curve 2
@@ -31,7 +32,7 @@ between adjacent doses (metals ZnHg LL.4, a hormetic curve: 64,338 -> 63,439); a
 small first step where Levenberg-Marquardt ends above its start; ridge attempts kept as
 evidence, so a valid optimum beaten by a ridge is reported as local, not as the fit; the
 lowest attempt continues past its per-start budget (spinach and finney71 LL.5); bounded
-binomial limits. The run takes about 25 minutes of CPU (binomial LL.5 cases 1-2 min each).
+binomial limits. The binomial LL.5 cases take 10-60 s each.
 """
 
 from __future__ import annotations
