@@ -76,3 +76,32 @@ def test_bad_input():
     one = counts[~counts["sample"].isin([f"treated{i}" for i in range(1, 5)])]
     with pytest.raises(ValueError, match="treated"):
         pk.tl.sccoda(one, reference="A")
+
+
+def test_analytic_potential_matches_pyro_model():
+    """The numpy potential NUTS samples is pyro's potential of ``_model`` (on the same
+    unconstrained scale): gradients equal and values equal up to one dropped constant."""
+    import torch
+    from pyro.infer.mcmc.util import initialize_model
+    from pyro.ops.integrator import potential_grad
+
+    from perturbkit.tl._stats._sccoda import _model, _potential
+
+    rng = np.random.default_rng(0)
+    x = torch.zeros(7, 2, dtype=torch.float64)
+    x[2:4, 0], x[4:, 1] = 1.0, 1.0
+    y = torch.as_tensor(rng.integers(0, 300, (7, 5)), dtype=torch.float64)
+    _, reference_fn, _, _ = initialize_model(lambda: _model(x, y, 2))
+    mine = _potential(x.numpy(), y.numpy(), 2)
+    offsets = []
+    for scale in (0.5, 2.0, 4.0):  # up to effects of e^4 and more, where the slab acts
+        point = {"alpha": torch.as_tensor(rng.normal(0, scale, 5)),
+                 "tau": torch.as_tensor(rng.normal(-1, scale, (2, 1))),
+                 "lam": torch.as_tensor(rng.normal(0, scale, (2, 4))),
+                 "z": torch.as_tensor(rng.normal(0, scale, (2, 4)))}
+        g_ref, v_ref = potential_grad(reference_fn, point)
+        g_new, v_new = potential_grad(mine, point)
+        for k in g_ref:
+            np.testing.assert_allclose(g_new[k].numpy(), g_ref[k].numpy(), rtol=1e-9, atol=1e-9, err_msg=k)
+        offsets.append(float(v_ref - v_new))
+    assert np.ptp(offsets) < 1e-8 * max(abs(o) for o in offsets), offsets
