@@ -5,7 +5,7 @@ import pytest
 import scanpy as sc
 
 import perturbkit as pk
-from perturbkit.tl._stats._augur import _loess, _select_genes
+from perturbkit.tl._stats._augur import _forest_proba, _loess, _select_genes
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,25 @@ def test_bad_input(lognorm):
         pk.tl.augur(lognorm, control="ctrl", n_subsamples=1, n_trees=5)
     with pytest.raises(KeyError, match="celltype"):
         pk.tl.augur(lognorm, split_by="celltype", n_subsamples=1, n_trees=5)
+
+
+@pytest.mark.parametrize("max_features", [2, "sqrt", 0.3, None])
+def test_forest_proba_is_scikit_learns_forest_bit_for_bit(max_features):
+    """The lean tree loop reproduces RandomForestClassifier's probabilities exactly (same
+    seeds, same trees, same summation order), tied feature values included."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    for seed in range(3):
+        x = rng.normal(size=(30, 40))
+        x[:, :6] = np.round(x[:, :6])  # ties, as in sparse expression
+        y = rng.permutation(np.r_[np.zeros(14), np.ones(16)])
+        x_test = rng.normal(size=(12, 40))
+        forest = RandomForestClassifier(n_estimators=25, max_features=max_features, random_state=seed, n_jobs=1)
+        expected = forest.fit(x, y).predict_proba(x_test)[:, 1]
+        got = _forest_proba(x, y, x_test, n_trees=25, max_features=max_features, random_state=seed)
+        np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="labels 0 and 1"):
+        _forest_proba(x, y + 1, x_test, n_trees=2, max_features=2, random_state=0)
+    with pytest.raises(ValueError, match="max_features"):
+        _forest_proba(x, y, x_test, n_trees=2, max_features="half", random_state=0)
