@@ -13,6 +13,9 @@ CHAPTERS := $(shell $(PYTHON) tools/chapters.py)
 EXEC := _executed
 MODE ?= full
 PARAMS ?=
+# Chapters executed at once by `make book` and `make test` (each kernel uses one BLAS/torch
+# thread, pk.book.setup): on 2 cores two chapters side by side take the time of the longest
+JOBS ?= 2
 
 # Public data: the offline mirror beside the repository when it exists, else downloads.
 MIRROR := $(abspath $(wildcard ../shared/data))
@@ -66,7 +69,7 @@ html: | $(STAMP)
 
 # A failing chapter still gets its page (marked failed in the summary), then make fails.
 book: $(STAMP)
-	@rc=0; $(MAKE) -k notebooks || rc=$$?; $(MAKE) pages html && exit $$rc
+	@rc=0; $(MAKE) -k -j$(JOBS) notebooks || rc=$$?; $(MAKE) pages html && exit $$rc
 
 # Rerun one chapter with other parameters, e.g. make chapter CH=dose_response PARAMS='-p seed 1'
 # Exits non-zero (after rebuilding the pages) when the chapter fails, in every mode.
@@ -96,7 +99,7 @@ test: $(STAMP)
 	  { echo "make test: chromium is missing for the browser check; run 'make chromium' (as root) first"; exit 2; }
 	$(MAKE) lint
 	$(MAKE) unit
-	$(MAKE) notebooks MODE=smoke RUN=tools/offline
+	$(MAKE) -j$(JOBS) notebooks MODE=smoke RUN=tools/offline
 	$(MAKE) pages html
 	$(MAKE) booktest
 
