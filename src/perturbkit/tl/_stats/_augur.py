@@ -163,18 +163,26 @@ def _forest_proba(
     and sums the trees' probabilities in the same order. Falls back to the forest itself
     where scikit-learn's tree internals are not importable.
     """
+    if not np.isin(y_train, (0, 1)).all() or len(np.unique(y_train)) != 2:
+        raise ValueError("_forest_proba needs labels 0 and 1, both present")
     try:
-        from sklearn.tree._criterion import Gini
-        from sklearn.tree._splitter import BestSplitter
-        from sklearn.tree._tree import DepthFirstTreeBuilder, Tree
-    except ImportError:  # pragma: no cover - a scikit-learn without these internals
+        return _lean_forest_proba(x_train, y_train, x_test, n_trees=n_trees, max_features=max_features,
+                                  random_state=random_state)
+    except (ImportError, TypeError, AttributeError):  # pragma: no cover - internals moved in this scikit-learn
         from sklearn.ensemble import RandomForestClassifier
 
         rf = RandomForestClassifier(n_estimators=n_trees, max_features=max_features,
                                     random_state=random_state, n_jobs=1).fit(x_train, y_train)
         return rf.predict_proba(x_test)[:, 1]
-    if not np.isin(y_train, (0, 1)).all() or len(np.unique(y_train)) != 2:
-        raise ValueError("_forest_proba needs labels 0 and 1, both present")
+
+
+def _lean_forest_proba(x_train, y_train, x_test, *, n_trees, max_features, random_state) -> np.ndarray:
+    """The loop of :func:`_forest_proba` over scikit-learn's private tree builder (their
+    signatures change between releases: a TypeError there falls back to the forest)."""
+    from sklearn.tree._criterion import Gini
+    from sklearn.tree._splitter import BestSplitter
+    from sklearn.tree._tree import DepthFirstTreeBuilder, Tree
+
     xtr = np.ascontiguousarray(x_train, dtype=np.float32)
     xte = np.ascontiguousarray(x_test, dtype=np.float32)
     y = np.ascontiguousarray(y_train, dtype=np.float64).reshape(-1, 1)
