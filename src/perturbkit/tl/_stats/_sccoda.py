@@ -49,8 +49,9 @@ def _potential(x: np.ndarray, y: np.ndarray, ref: int):
     """The negative log posterior density of :func:`_model` on NUTS's unconstrained scale
     (``tau`` and ``lam`` as logs, with their log-Jacobian), with its analytic gradient, as a
     ``potential_fn`` for pyro's NUTS. Why: the model has ~50 parameters and ~10 samples, so
-    torch's autograd through the traced model costs ~1.3 ms a gradient in per-operation overhead,
-    this ~0.2 ms (measured under cProfile); NUTS spends ~43,000 gradients on the Haber data. Same density up to rounding (constants
+    a gradient through torch's autograd of the traced model costs ~1.3 ms, nearly all
+    per-operation overhead, and ~0.4 ms this way (pyro's ``potential_grad``, under cProfile);
+    NUTS spends ~43,000 gradients on the Haber data. Same density up to rounding (constants
     dropped; tests/tl/stats/test_sccoda.py checks value differences and gradients against pyro's
     own potential of ``_model``)."""
     import torch
