@@ -151,7 +151,7 @@ def read_lazy(path: str | Path, *, chunk_size: int = 10_000) -> AnnData:
     """
     _require("dask", "zarr")
     from anndata.experimental import read_elem_lazy
-    from anndata.io import read_elem
+    from anndata.io import read_elem, sparse_dataset
 
     path = Path(path)
     if not path.exists():
@@ -166,10 +166,9 @@ def read_lazy(path: str | Path, *, chunk_size: int = 10_000) -> AnnData:
         group = zarr.open_group(path, mode="r")
 
     def lazy(elem: object) -> object:
-        # a sparse matrix is a group whose on-disk (h5py/zarr, not pandas) attributes hold its
-        # shape; a dense one is an array with its own shape
-        on_disk = dict(elem.attrs)
-        n_vars = on_disk["shape"][1] if "shape" in on_disk else elem.shape[1]
+        # a dense matrix is an array with its own shape; a sparse one is a group, whose shape
+        # anndata's own sparse reader knows (no need to decode its encoding by hand)
+        n_vars = elem.shape[1] if hasattr(elem, "shape") else sparse_dataset(elem).shape[1]
         return read_elem_lazy(elem, chunks=(chunk_size, int(n_vars)))
 
     parts = {k: read_elem(group[k]) for k in ("obs", "var", "obsm", "varm", "uns") if k in group}
