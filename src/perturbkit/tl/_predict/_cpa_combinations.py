@@ -10,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 
 from ..._validate import as_dense, check_finite, check_group, check_obs
-from ._cpa_dose import fit_cpa_dose
+from ._cpa_dose import fit_cpa_dose, signature_scores
 
 __all__ = ["cpa_combination_benchmark"]
 
@@ -149,16 +149,7 @@ def cpa_combination_benchmark(
             "additive": np.sum([sig[p] for p in parts], axis=0),
             "cpa": (predict(basal, tuple(codes_of(c)), (1.0,) * width) - cpa_ctrl) * scale,
         }
-        obs = sig[c]
-        obs_ss = float((obs**2).sum())
         for m in CPA_COMBINATION_METHODS:
-            p = preds[m]
-            sse = float(((p - obs) ** 2).sum())
-            rows.append({
-                "perturbation": c, "n_perturbations": len(parts), "method": m,
-                "pearson_delta": 0.0 if p.std() == 0 else float(np.corrcoef(p, obs)[0, 1]),
-                "mse": sse / len(obs), "sse": sse, "obs_ss": obs_ss,
-                "shift_explained": 1.0 - sse / obs_ss if obs_ss > 0 else float("nan"),
-                "n_cells": int((labels == c).sum()),
-            })
+            rows.append({"perturbation": c, "n_perturbations": len(parts), "method": m,
+                         **signature_scores(preds[m], sig[c]), "n_cells": int((labels == c).sum())})
     return pd.DataFrame(rows)

@@ -266,12 +266,20 @@ def cpa_dose_benchmark(
             preds["cpa"] = (predict(basal, code[i], float(dose[i])) - cpa_ctrl) * scale
             obs = sig[i]
             for m in CPA_DOSE_METHODS:
-                p = preds[m]
-                sse = float(((p - obs) ** 2).sum())
-                rows.append({
-                    "perturbation": labels[i], "dose": float(dose[i]), "fold": k, "method": m,
-                    "pearson_delta": 0.0 if p.std() == 0 else float(np.corrcoef(p, obs)[0, 1]),
-                    "mse": sse / len(obs), "sse": sse, "obs_ss": float((obs**2).sum()),
-                    "shift_explained": 1.0 - sse / float((obs**2).sum()),
-                })
+                rows.append({"perturbation": labels[i], "dose": float(dose[i]), "fold": k, "method": m,
+                             **signature_scores(preds[m], obs)})
     return pd.DataFrame(rows)
+
+
+def signature_scores(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
+    """How well a predicted signature matches the observed one, the columns both CPA
+    benchmarks report: ``pearson_delta`` (0 for a flat prediction), ``mse``, ``sse``,
+    ``obs_ss`` and ``shift_explained`` (``1 - sse / obs_ss``; NaN for an observed signature
+    of exactly 0)."""
+    sse = float(((pred - obs) ** 2).sum())
+    obs_ss = float((obs**2).sum())
+    return {
+        "pearson_delta": 0.0 if pred.std() == 0 else float(np.corrcoef(pred, obs)[0, 1]),
+        "mse": sse / len(obs), "sse": sse, "obs_ss": obs_ss,
+        "shift_explained": 1.0 - sse / obs_ss if obs_ss > 0 else float("nan"),
+    }
